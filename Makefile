@@ -1,0 +1,54 @@
+# Hookyard: `make run` starts a demo on SQLite, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOOKYARD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test check lint typecheck imports pytest bench bench-smoke soak clean format
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+run: install
+	HOOKYARD_ALLOW_PRIVATE_CALLBACKS=$${HOOKYARD_ALLOW_PRIVATE_CALLBACKS:-true} \
+		$(BIN)/hookyard demo --host $(HOST) --port $(PORT)
+
+test: check
+
+check: install lint typecheck imports pytest
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+format: install
+	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples
+
+typecheck: install
+	$(BIN)/mypy
+
+imports: install
+	$(BIN)/lint-imports
+
+pytest: install
+	$(BIN)/python -m tests.pgcheck
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+bench-smoke: install
+	$(BIN)/python -m benchmarks --smoke
+
+clean:
+	rm -rf $(VENV) .hookyard .mypy_cache .ruff_cache build src/*.egg-info

@@ -1,0 +1,6 @@
+"""Hookyard: a self-hosted, HCSS-compatible webhook platform."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

@@ -1,0 +1,62 @@
+"""Hookyard's settings: one frozen value, loaded once by the CLI from `HOOKYARD_*` variables.
+
+Every setting is listed with its default in `docs/reference/config.md`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("./.hookyard")
+
+
+class Settings(BaseSettings):
+    """All of Hookyard's configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="HOOKYARD_", frozen=True, extra="forbid")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    public_base_url: str = "http://127.0.0.1:8000"
+    token_ttl_seconds: int = Field(3600, ge=60, le=86400)
+
+    allow_private_callbacks: bool = False
+    allowed_callback_networks: list[str] = Field(default_factory=list)
+    require_https: bool = False
+
+    challenge_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    delivery_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    max_attempts: int = Field(5, ge=1, le=20)
+    retry_base_seconds: float = Field(30.0, ge=0)
+    retry_factor: float = Field(4.0, ge=1)
+    retry_jitter: float = Field(0.2, ge=0, lt=1)
+    retry_after_cap_seconds: float = Field(3600.0, ge=0)
+    lease_seconds: float = Field(60.0, gt=0)
+    per_host_concurrency: int = Field(8, ge=1)
+    global_concurrency: int = Field(256, ge=1)
+    claim_batch: int = Field(100, ge=1, le=1000)
+    poll_interval_seconds: float = Field(1.0, gt=0)
+    shutdown_grace_seconds: float = Field(15.0, ge=0)
+
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_json_depth: int = Field(32, ge=2)
+    max_event_types: int = Field(64, ge=1)
+    max_job_ids: int = Field(1000, ge=1)
+    max_subscriptions_per_client: int = Field(10_000, ge=1)
+    max_batch_events: int = Field(1000, ge=1)
+    secret_overlap_hours: float = Field(24.0, ge=0)
+    secret_key: str = ""
+    catalog_file: Path | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        if not self.database_url:
+            url = f"sqlite+aiosqlite:///{self.data_dir / 'hookyard.db'}"
+            object.__setattr__(self, "database_url", url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

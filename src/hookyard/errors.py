@@ -1,0 +1,115 @@
+"""Hookyard's one error tree. Every message tells the user what to do next.
+
+    HookyardError
+    ├── InvalidInput              bad body, query or argument (400); `errors` per field
+    │   └── ChallengeFailed       the callback did not echo the challenge (400)
+    ├── Unauthenticated           no, bad, expired or revoked token (401)
+    ├── Forbidden                 scope or tenant outside the token's access (403)
+    ├── NotFound                  no such record for this caller (404)
+    ├── Conflict                  the request clashes with stored state (409)
+    ├── PayloadTooLarge           body over the configured limit (413)
+    ├── RateLimited               too many failed attempts; retry after N seconds (429)
+    ├── AddressNotAllowed         an outbound destination the network guard refuses
+    └── OAuthError                RFC 6749 §5.2 token endpoint errors
+        ├── InvalidRequest / InvalidClient / InvalidGrant
+        └── UnsupportedGrantType / InvalidScope
+
+Only `hookyard.api` turns these into HTTP responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class HookyardError(Exception):
+    """Base of every error Hookyard raises on purpose."""
+
+    title = "Request failed"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(HookyardError):
+    """The request's content is wrong; `errors` maps a field to what is wrong with it."""
+
+    title = "Invalid request"
+
+    def __init__(self, detail: str, errors: Mapping[str, Sequence[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = {key: list(value) for key, value in (errors or {}).items()}
+
+    @classmethod
+    def field(cls, name: str, message: str) -> InvalidInput:
+        """One field is wrong."""
+        return cls(f"{name}: {message}", {name: [message]})
+
+
+class ChallengeFailed(InvalidInput):
+    """The callback URL did not prove ownership by echoing the challenge."""
+
+    title = "Challenge verification failed"
+
+
+class Unauthenticated(HookyardError):
+    title = "Unauthorized"
+
+
+class Forbidden(HookyardError):
+    title = "Forbidden"
+
+
+class NotFound(HookyardError):
+    title = "Not found"
+
+
+class Conflict(HookyardError):
+    title = "Conflict"
+
+
+class PayloadTooLarge(HookyardError):
+    title = "Payload too large"
+
+
+class RateLimited(HookyardError):
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class AddressNotAllowed(HookyardError):
+    """The network guard refused an outbound destination (SSRF protection)."""
+
+    title = "Address not allowed"
+
+
+class OAuthError(HookyardError):
+    """An RFC 6749 §5.2 error of the token endpoint."""
+
+    error = "invalid_request"
+    status = 400
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    error = "invalid_client"
+    status = 401
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"

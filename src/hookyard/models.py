@@ -1,0 +1,138 @@
+"""Hookyard's records as frozen dataclasses, and their status enums."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+ALL_BUSINESS_UNITS = "*"
+
+
+class SubscriptionStatus(enum.StrEnum):
+    ACTIVE = "Active"
+    STOPPED = "Stopped"
+    DELETED = "Deleted"
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    HELD = "held"
+
+
+class Outcome(enum.StrEnum):
+    """How one try ended."""
+
+    SUCCESS = "success"
+    HTTP_ERROR = "http_error"
+    TIMEOUT = "timeout"
+    CONNECTION_ERROR = "connection_error"
+    ADDRESS_NOT_ALLOWED = "address_not_allowed"
+
+
+@dataclass(frozen=True)
+class Company:
+    id: str
+    name: str
+    date_created: datetime
+
+
+@dataclass(frozen=True)
+class BusinessUnit:
+    id: str
+    company_id: str
+    code: str
+    description: str
+    credentials_id: str
+    date_created: datetime
+
+
+@dataclass(frozen=True)
+class Partner:
+    id: str
+    name: str
+    date_created: datetime
+
+
+@dataclass(frozen=True)
+class Client:
+    """An API client. `business_units` is ("*",) for all of its company's units."""
+
+    id: str
+    name: str
+    company_id: str | None
+    partner_id: str | None
+    scopes: tuple[str, ...]
+    business_units: tuple[str, ...]
+    secret_hash: str
+    date_created: datetime
+    revoked_at: datetime | None
+
+    @property
+    def all_business_units(self) -> bool:
+        return ALL_BUSINESS_UNITS in self.business_units
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One record: one event type (and one job for HeavyJob) of one callback URL."""
+
+    id: str
+    product: str
+    company_id: str
+    client_id: str
+    partition_value: str | None
+    filter_value: str | None
+    event_type: str
+    callback_url: str
+    secret_key: str
+    status: SubscriptionStatus
+    date_created: datetime
+    status_changed_at: datetime
+    stop_reason: str | None
+    previous_secret_key: str | None = None
+    previous_secret_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    product: str
+    event_type: str
+    company_id: str
+    partition_value: str | None
+    filter_value: str | None
+    body: bytes
+    publisher_id: str
+    idempotency_key: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    event_id: str
+    subscription_id: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    last_status: int | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: str
+    delivery_id: str
+    number: int
+    started_at: datetime
+    duration_ms: float
+    outcome: Outcome
+    status_code: int | None
+    error: str | None
+    response_body: str | None

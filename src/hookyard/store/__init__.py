@@ -1,0 +1,27 @@
+"""The store: the only code that knows SQL and database drivers.
+
+`Store` is the facade the rest of Hookyard holds; each repository owns the queries of one area.
+Driver errors are translated into `hookyard.errors` here, with the cause kept.
+"""
+
+from __future__ import annotations
+
+from hookyard.store.database import Database
+from hookyard.store.tenants import TenantRepository
+
+__all__ = ["Store"]
+
+
+class Store:
+    """One database and its repositories."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.db = Database(url, pool_size=pool_size)
+        self.tenants = TenantRepository(self.db)
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    async def close(self) -> None:
+        await self.db.dispose()

@@ -1,0 +1,58 @@
+"""Fixtures shared by every test: real databases and a real HTTP receiver."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from hookyard.store import Store
+from tests import pgcheck
+from tests.support import databases
+from tests.support.receiver import Receiver
+
+DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return databases.sqlite_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    problem = pgcheck.postgres_problem()
+    if problem is not None:
+        if databases.in_ci():
+            pytest.fail(f"PostgreSQL is required in CI: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    url = databases.create_postgres_database()
+    yield url
+    databases.drop_postgres_database(url)
+
+
+@pytest.fixture(params=DIALECTS)
+def database_url(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
+) -> str:
+    """A migrated, empty database of each dialect in turn."""
+    if request.param == "sqlite":
+        return databases.sqlite_copy(sqlite_template, tmp_path)
+    url: str = request.getfixturevalue("postgres_database")
+    databases.truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = Store(database_url)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    receiver = await Receiver.start()
+    yield receiver
+    await receiver.stop()
