@@ -33,9 +33,7 @@ def postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(params=DIALECTS)
-def database_url(
-    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
-) -> str:
+def database_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path) -> str:
     """A migrated, empty database of each dialect in turn."""
     if request.param == "sqlite":
         return databases.sqlite_copy(sqlite_template, tmp_path)

@@ -1,0 +1,37 @@
+"""The `hookyard` command: each command group lives in a module of its own, registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from hookyard import __version__
+from hookyard.cli import options
+
+app = typer.Typer(
+    name="hookyard",
+    help="Hookyard: a self-hosted, HCSS-compatible webhook platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print Hookyard's version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (HOOKYARD_DATABASE_URL)."""
+    from hookyard.store import migrate as migrations
+
+    settings = options.settings()
+    migrations.upgrade_sync(settings.database_url)
+    typer.echo(f"database at {options.safe_url(settings.database_url)} is up to date")
+
+
+def main() -> None:
+    """Entry point of the `hookyard` script."""
+    app()
