@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from hookyard.cli import runtime as runtimes
+from hookyard.config import Settings
 from hookyard.store import Store
 from tests import pgcheck
 from tests.support import databases
@@ -54,3 +57,29 @@ async def receiver() -> AsyncIterator[Receiver]:
     receiver = await Receiver.start()
     yield receiver
     await receiver.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for an in-process Hookyard on the test database (loopback callbacks allowed)."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        public_base_url="http://testserver",
+        allow_private_callbacks=True,
+    )
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[runtimes.Runtime]:
+    wired = runtimes.build(settings)
+    yield wired
+    await wired.close()
+
+
+@pytest.fixture
+async def api(runtime: runtimes.Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client speaking to the real app in-process, on the real test database."""
+    transport = httpx.ASGITransport(app=runtime.app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client

@@ -136,3 +136,21 @@ class Attempt:
     status_code: int | None
     error: str | None
     response_body: str | None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as an access token says and the store still agrees."""
+
+    client_id: str
+    company_id: str | None
+    partner_id: str | None
+    scopes: frozenset[str]
+    business_units: tuple[str, ...]
+    token_id: str = ""
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def may_see_business_unit(self, unit_id: str) -> bool:
+        return ALL_BUSINESS_UNITS in self.business_units or unit_id in self.business_units

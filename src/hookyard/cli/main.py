@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hookyard import __version__
-from hookyard.cli import options
+from hookyard.cli import credentials, options, serve
 
 app = typer.Typer(
     name="hookyard",
@@ -30,6 +30,10 @@ def migrate() -> None:
     settings = options.settings()
     migrations.upgrade_sync(settings.database_url)
     typer.echo(f"database at {options.safe_url(settings.database_url)} is up to date")
+
+
+app.command()(serve.serve)
+credentials.register(app)
 
 
 def main() -> None:

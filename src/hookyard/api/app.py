@@ -1,0 +1,31 @@
+"""The FastAPI application: routes, error handlers and limits, over an `AppContext`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from hookyard import __version__
+from hookyard.api import limits, problems
+from hookyard.api.context import AppContext
+from hookyard.api.routes import business_units, identity
+
+DESCRIPTION = (
+    "Hookyard speaks the HCSS Webhooks API: tokens, business units, webhook subscriptions "
+    "verified by challenge, and signed deliveries with retries."
+)
+
+
+def create_app(context: AppContext) -> FastAPI:
+    """The HTTP API over `context`."""
+    app = FastAPI(title="Hookyard", version=__version__, description=DESCRIPTION)
+    app.state.context = context
+    problems.install(app)
+    app.add_middleware(limits.BodyLimit, max_bytes=context.settings.max_body_bytes)
+    app.include_router(identity.router)
+    app.include_router(business_units.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,122 @@
+"""The one place errors become HTTP responses: problem+json (RFC 9457), and RFC 6749 §5.2 JSON
+for the token endpoint. Never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hookyard import errors
+
+PROBLEM = "application/problem+json"
+log = logging.getLogger("hookyard.api")
+
+STATUS: tuple[tuple[type[errors.HookyardError], int], ...] = (
+    (errors.InvalidInput, 400),
+    (errors.Unauthenticated, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.PayloadTooLarge, 413),
+    (errors.RateLimited, 429),
+    (errors.AddressNotAllowed, 400),
+)
+
+
+def status_of(exc: errors.HookyardError) -> int:
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    field_errors: Mapping[str, Sequence[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    if field_errors:
+        body["errors"] = {key: list(value) for key, value in field_errors.items()}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=dict(headers or {}))
+
+
+def _headers(exc: errors.HookyardError) -> dict[str, str]:
+    if isinstance(exc, errors.Unauthenticated):
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    if isinstance(exc, errors.RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
+
+
+async def _hookyard_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.HookyardError)
+    if isinstance(exc, errors.OAuthError):
+        headers = {"Cache-Control": "no-store"}
+        if isinstance(exc, errors.InvalidClient):
+            headers["WWW-Authenticate"] = 'Basic realm="hookyard"'
+        body = {"error": exc.error, "error_description": exc.detail}
+        return JSONResponse(body, status_code=exc.status, headers=headers)
+    field_errors = exc.errors if isinstance(exc, errors.InvalidInput) else None
+    return problem(
+        status_of(exc), exc.title, exc.detail, field_errors=field_errors, headers=_headers(exc)
+    )
+
+
+def _location(loc: Sequence[Any]) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "is not a known field; remove it"
+    if error.get("type") == "missing":
+        return "is required"
+    return str(error.get("msg", "is invalid"))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    field_errors: dict[str, list[str]] = {}
+    for error in exc.errors():
+        field_errors.setdefault(_location(error.get("loc", ())), []).append(_message(error))
+    summary = "; ".join(f"{name}: {', '.join(msgs)}" for name, msgs in field_errors.items())
+    return problem(400, "Invalid request", summary, field_errors=field_errors)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = str(exc.detail)
+    if exc.status_code == 404:
+        detail = "There is nothing at this path; see /docs for the API."
+    elif exc.status_code == 405:
+        detail = "This path does not take that method; see /docs for the API."
+    headers = dict(exc.headers or {})
+    return problem(exc.status_code, detail.split(";")[0], detail, headers=headers)
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "Internal error", "Hookyard failed to answer; the error was logged.")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+    app.add_exception_handler(errors.HookyardError, _hookyard_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,86 @@
+"""The composition root: settings in, a wired Hookyard out (store, services, HTTP app)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from hookyard import catalog as catalogs
+from hookyard.api.app import create_app
+from hookyard.api.context import AppContext
+from hookyard.catalog import Catalog
+from hookyard.config import Settings
+from hookyard.services import identity
+from hookyard.services.credentials import Credentials
+from hookyard.services.identity import Identity
+from hookyard.services.keys import KeyRing
+from hookyard.store import Store
+
+
+def known_scopes(catalog: Catalog) -> list[str]:
+    """Every scope a client may be granted: the products' and Hookyard's own."""
+    product_scopes = list(dict.fromkeys(p.scope for p in catalog.products.values()))
+    return [*product_scopes, identity.EVENTS_PUBLISH, identity.ADMIN]
+
+
+def issuer(settings: Settings) -> str:
+    return settings.public_base_url.rstrip("/") + "/identity"
+
+
+@dataclass
+class Runtime:
+    """Everything one Hookyard process holds."""
+
+    settings: Settings
+    catalog: Catalog
+    store: Store
+    keys: KeyRing
+    identity: Identity
+    credentials: Credentials
+
+    def context(self) -> AppContext:
+        return AppContext(
+            settings=self.settings,
+            catalog=self.catalog,
+            store=self.store,
+            identity=self.identity,
+            credentials=self.credentials,
+        )
+
+    def app(self) -> FastAPI:
+        """The HTTP app; closing it (lifespan end) closes the runtime."""
+        app = create_app(self.context())
+
+        @asynccontextmanager
+        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+            try:
+                yield
+            finally:
+                await self.close()
+
+        app.router.lifespan_context = lifespan
+        return app
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def build(settings: Settings) -> Runtime:
+    """Wire a runtime for `settings` (the database must already be migrated)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = catalogs.load(settings.catalog_file)
+    store = Store(settings.database_url)
+    keys = KeyRing(settings.data_dir / "jwt")
+    return Runtime(
+        settings=settings,
+        catalog=catalog,
+        store=store,
+        keys=keys,
+        identity=Identity(
+            store, keys, issuer=issuer(settings), ttl_seconds=settings.token_ttl_seconds
+        ),
+        credentials=Credentials(store, known_scopes(catalog)),
+    )

@@ -1,0 +1,31 @@
+"""Running a use case from a command: settings, a migrated store, errors as messages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from hookyard import errors
+from hookyard.cli import options, runtime
+from hookyard.store import migrate
+
+T = TypeVar("T")
+
+
+def run(use_case: Callable[[runtime.Runtime], Awaitable[T]]) -> T:
+    """Run `use_case` against a migrated database; a HookyardError becomes a message and exit."""
+    settings = options.settings()
+    migrate.upgrade_sync(settings.database_url)
+
+    async def go() -> T:
+        wired = runtime.build(settings)
+        try:
+            return await use_case(wired)
+        finally:
+            await wired.close()
+
+    try:
+        return asyncio.run(go())
+    except errors.HookyardError as exc:
+        options.report(exc)

@@ -1,0 +1,99 @@
+"""The JWT signing keys: Ed25519 PEM files in `<data_dir>/jwt/`, newest first.
+
+The newest key signs; every key still in the directory is published in the JWKS so that tokens
+signed before a rotation verify until they expire. `rotate` adds a new key; `prune` removes keys
+older than the token lifetime beyond the newest.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from jwt.algorithms import OKPAlgorithm
+
+from hookyard import ids
+
+ALGORITHM = "EdDSA"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private: Ed25519PrivateKey
+    created: float
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
+    def jwk(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = OKPAlgorithm.to_jwk(self.public, as_dict=True)
+        jwk.update({"kid": self.kid, "alg": ALGORITHM, "use": "sig"})
+        return jwk
+
+
+class KeyRing:
+    """The signing keys of one data directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.keys = self._load()
+        if not self.keys:
+            self.rotate()
+
+    def _load(self) -> list[SigningKey]:
+        keys = []
+        for path in sorted(self.directory.glob("*.pem")):
+            private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            if isinstance(private, Ed25519PrivateKey):
+                keys.append(SigningKey(path.stem, private, path.stat().st_mtime))
+        return sorted(keys, key=lambda key: key.kid, reverse=True)
+
+    @property
+    def current(self) -> SigningKey:
+        return self.keys[0]
+
+    def find(self, kid: str) -> SigningKey | None:
+        """The key `kid`; the directory is read again once for a kid not yet seen (rotation)."""
+        for attempt in range(2):
+            key = next((key for key in self.keys if key.kid == kid), None)
+            if key is not None or attempt or not kid.isalnum():
+                return key
+            self.keys = self._load() or self.keys
+        return None
+
+    def rotate(self) -> SigningKey:
+        """Create a new signing key; older keys stay published until pruned."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        private = Ed25519PrivateKey.generate()
+        kid = ids.ulid().lower()
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path = self.directory / f"{kid}.pem"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+        self.keys = self._load()
+        return self.current
+
+    def prune(self, older_than: float) -> list[str]:
+        """Remove keys (but never the newest) created before `older_than` (epoch seconds)."""
+        removed = []
+        for key in self.keys[1:]:
+            if key.created < older_than:
+                (self.directory / f"{key.kid}.pem").unlink(missing_ok=True)
+                removed.append(key.kid)
+        self.keys = self._load()
+        return removed
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.jwk() for key in self.keys]}

@@ -1,0 +1,187 @@
+"""The token endpoint and token verification, against the real app and both databases."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import jwt
+import pytest
+
+from hookyard.cli.runtime import Runtime
+from tests.support.tenants import bearer, make_tenant, token
+
+TOKEN = "/identity/connect/token"
+UNITS = "/precon/api/v1/businessUnits"
+
+
+async def test_client_credentials_token_carries_the_spec_claims(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    tenant = await make_tenant(runtime)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": tenant.client_id,
+        "client_secret": tenant.secret,
+        "scope": "precon:read",
+    }
+    response = await api.post(TOKEN, data=form)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    assert body["scope"] == "precon:read"
+    assert response.headers["cache-control"] == "no-store"
+    jwks = (await api.get("/identity/.well-known/jwks.json")).json()
+    key = jwt.PyJWKSet.from_dict(jwks).keys[0]
+    claims = jwt.decode(
+        body["access_token"], key, algorithms=["EdDSA"], issuer="http://testserver/identity"
+    )
+    assert claims["sub"] == claims["client_id"] == tenant.client_id
+    assert claims["company_id"] == tenant.company.id
+    assert claims["business_units"] == "*"
+    assert claims["scope"] == "precon:read"
+    assert claims["exp"] - claims["iat"] == 3600
+    assert claims["jti"]
+
+
+async def test_basic_authentication_is_accepted(api: httpx.AsyncClient, runtime: Runtime) -> None:
+    tenant = await make_tenant(runtime)
+    basic = base64.b64encode(f"{tenant.client_id}:{tenant.secret}".encode()).decode()
+    response = await api.post(
+        TOKEN,
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert response.status_code == 200
+    assert set(response.json()["scope"].split()) == {
+        "precon:read",
+        "dis:read",
+        "heavyjob:read",
+        "events:publish",
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "error"),
+    [
+        ({"client_secret": "wrong"}, 401, "invalid_client"),
+        ({"client_id": "hyc_unknown"}, 401, "invalid_client"),
+        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
+        ({"grant_type": ""}, 400, "invalid_request"),
+        ({"client_secret": ""}, 400, "invalid_request"),
+        ({"scope": "hookyard:admin"}, 400, "invalid_scope"),
+        ({"grant_type": "company", "CompanyId": "x"}, 400, "invalid_grant"),
+    ],
+)
+async def test_token_errors_follow_rfc_6749(
+    api: httpx.AsyncClient, runtime: Runtime, change: dict[str, str], status: int, error: str
+) -> None:
+    tenant = await make_tenant(runtime)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": tenant.client_id,
+        "client_secret": tenant.secret,
+    }
+    form.update(change)
+    response = await api.post(TOKEN, data=form)
+    assert response.status_code == status
+    assert response.json()["error"] == error
+
+
+async def test_unknown_id_and_wrong_secret_get_the_same_answer(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    tenant = await make_tenant(runtime)
+    base = {"grant_type": "client_credentials"}
+    wrong_secret = await api.post(
+        TOKEN, data={**base, "client_id": tenant.client_id, "client_secret": "nope"}
+    )
+    unknown_id = await api.post(
+        TOKEN, data={**base, "client_id": "hyc_nobody", "client_secret": tenant.secret}
+    )
+    assert wrong_secret.status_code == unknown_id.status_code == 401
+    assert wrong_secret.json() == unknown_id.json()
+
+
+async def test_a_json_body_is_refused(api: httpx.AsyncClient, runtime: Runtime) -> None:
+    tenant = await make_tenant(runtime)
+    response = await api.post(
+        TOKEN,
+        json={"grant_type": "client_credentials", "client_id": tenant.client_id},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_revocation_stops_unexpired_tokens_at_once(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    tenant = await make_tenant(runtime)
+    access = await token(api, tenant.client_id, tenant.secret)
+    assert (await api.get(UNITS, headers=bearer(access))).status_code == 200
+    await runtime.credentials.revoke(tenant.client_id)
+    response = await api.get(UNITS, headers=bearer(access))
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert response.headers["content-type"] == "application/problem+json"
+    again = await api.post(
+        TOKEN,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": tenant.client_id,
+            "client_secret": tenant.secret,
+        },
+    )
+    assert again.status_code == 401
+
+
+async def test_rotated_secret_replaces_the_old_one(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    tenant = await make_tenant(runtime)
+    rotated = await runtime.credentials.rotate_secret(tenant.client_id)
+    form = {"grant_type": "client_credentials", "client_id": tenant.client_id}
+    old = await api.post(TOKEN, data={**form, "client_secret": tenant.secret})
+    new = await api.post(TOKEN, data={**form, "client_secret": rotated.secret})
+    assert (old.status_code, new.status_code) == (401, 200)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Bearer ",
+        "Bearer not-a-jwt",
+        "Basic Zm9vOmJhcg==",
+    ],
+)
+async def test_missing_or_malformed_tokens_are_401(
+    api: httpx.AsyncClient, runtime: Runtime, header: str
+) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = await api.get(UNITS, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["status"] == 401
+
+
+async def test_a_token_signed_by_another_key_is_401(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    tenant = await make_tenant(runtime)
+    real = jwt.decode(
+        await token(api, tenant.client_id, tenant.secret), options={"verify_signature": False}
+    )
+    kid = runtime.keys.current.kid
+    forged = jwt.encode(real, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid})
+    assert (await api.get(UNITS, headers=bearer(forged))).status_code == 401
+
+
+async def test_missing_scope_is_403(api: httpx.AsyncClient, runtime: Runtime) -> None:
+    tenant = await make_tenant(runtime, scopes=["dis:read"])
+    access = await token(api, tenant.client_id, tenant.secret)
+    response = await api.get(UNITS, headers=bearer(access))
+    assert response.status_code == 403
+    assert "precon:read" in response.json()["detail"]
