@@ -10,6 +10,9 @@
     ├── PayloadTooLarge           body over the configured limit (413)
     ├── RateLimited               too many failed attempts; retry after N seconds (429)
     ├── AddressNotAllowed         an outbound destination the network guard refuses
+    ├── WebhookVerificationFailed a received webhook is not provably ours (receiver side, 401)
+    │   ├── MissingHeader / InvalidTimestamp / TimestampOutOfTolerance
+    │   └── NoMatchingSignature
     └── OAuthError                RFC 6749 §5.2 token endpoint errors
         ├── InvalidRequest / InvalidClient / InvalidGrant
         └── UnsupportedGrantType / InvalidScope
@@ -85,6 +88,28 @@ class AddressNotAllowed(HookyardError):
     """The network guard refused an outbound destination (SSRF protection)."""
 
     title = "Address not allowed"
+
+
+class WebhookVerificationFailed(HookyardError):
+    """A received webhook failed Standard Webhooks verification; answer it with 401."""
+
+    title = "Webhook verification failed"
+
+
+class MissingHeader(WebhookVerificationFailed):
+    """A `webhook-id`, `webhook-timestamp` or `webhook-signature` header is absent."""
+
+
+class InvalidTimestamp(WebhookVerificationFailed):
+    """`webhook-timestamp` is not a whole number of unix seconds."""
+
+
+class TimestampOutOfTolerance(WebhookVerificationFailed):
+    """`webhook-timestamp` is too old (a replay?) or too far in the future (a clock off?)."""
+
+
+class NoMatchingSignature(WebhookVerificationFailed):
+    """No signature in `webhook-signature` matches the body under the secret key."""
 
 
 class OAuthError(HookyardError):
