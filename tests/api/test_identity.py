@@ -185,3 +185,73 @@ async def test_missing_scope_is_403(api: httpx.AsyncClient, runtime: Runtime) ->
     response = await api.get(UNITS, headers=bearer(access))
     assert response.status_code == 403
     assert "precon:read" in response.json()["detail"]
+
+
+def _hs256_with_public_key(claims: dict[str, object], runtime: Runtime) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    public = runtime.keys.current.public.public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    header = {"kid": runtime.keys.current.kid}
+    return jwt.encode(claims, public * 2, algorithm="HS256", headers=header)
+
+
+def _unsigned(claims: dict[str, object], runtime: Runtime) -> str:
+    header = {"alg": "none", "typ": "JWT", "kid": runtime.keys.current.kid}
+
+    def part(data: object) -> str:
+        import json
+
+        raw = json.dumps(data).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return f"{part(header)}.{part(claims)}."
+
+
+def _resigned(claims: dict[str, object], runtime: Runtime) -> str:
+    key = runtime.keys.current
+    return jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid})
+
+
+@pytest.mark.parametrize(
+    "defect",
+    ["alg_none", "hs256_public_key", "wrong_issuer", "expired", "no_scope_claim", "unknown_kid"],
+)
+async def test_token_defects_are_401(api: httpx.AsyncClient, runtime: Runtime, defect: str) -> None:
+    tenant = await make_tenant(runtime)
+    claims = jwt.decode(
+        await token(api, tenant.client_id, tenant.secret), options={"verify_signature": False}
+    )
+    if defect == "alg_none":
+        forged = _unsigned(claims, runtime)
+    elif defect == "hs256_public_key":
+        forged = _hs256_with_public_key(claims, runtime)
+    elif defect == "wrong_issuer":
+        forged = _resigned({**claims, "iss": "https://evil.example/identity"}, runtime)
+    elif defect == "expired":
+        forged = _resigned({**claims, "exp": claims["iat"] - 10}, runtime)
+    elif defect == "no_scope_claim":
+        forged = _resigned({k: v for k, v in claims.items() if k != "scope"}, runtime)
+    else:
+        key = runtime.keys.current
+        forged = jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": "nokey"})
+    response = await api.get(UNITS, headers=bearer(forged))
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+async def test_tokens_signed_before_a_key_rotation_still_verify(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    tenant = await make_tenant(runtime)
+    before = await token(api, tenant.client_id, tenant.secret)
+    old_kid = runtime.keys.current.kid
+    runtime.keys.rotate()
+    after = await token(api, tenant.client_id, tenant.secret)
+    assert jwt.get_unverified_header(after)["kid"] != old_kid
+    kids = {key["kid"] for key in (await api.get("/identity/.well-known/jwks.json")).json()["keys"]}
+    assert old_kid in kids
+    assert len(kids) == 2
+    for access in (before, after):
+        assert (await api.get(UNITS, headers=bearer(access))).status_code == 200

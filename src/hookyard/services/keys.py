@@ -42,11 +42,13 @@ class KeyRing:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._seen = -1.0
         self.keys = self._load()
         if not self.keys:
             self.rotate()
 
     def _load(self) -> list[SigningKey]:
+        self._seen = self.directory.stat().st_mtime if self.directory.exists() else -1.0
         keys = []
         for path in sorted(self.directory.glob("*.pem")):
             private = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -54,18 +56,20 @@ class KeyRing:
                 keys.append(SigningKey(path.stem, private, path.stat().st_mtime))
         return sorted(keys, key=lambda key: key.kid, reverse=True)
 
+    def refresh(self) -> None:
+        """Read the directory again if a key was added or removed (by another process)."""
+        if self.directory.stat().st_mtime != self._seen:
+            self.keys = self._load() or self.keys
+
     @property
     def current(self) -> SigningKey:
+        self.refresh()
         return self.keys[0]
 
     def find(self, kid: str) -> SigningKey | None:
         """The key `kid`; the directory is read again once for a kid not yet seen (rotation)."""
-        for attempt in range(2):
-            key = next((key for key in self.keys if key.kid == kid), None)
-            if key is not None or attempt or not kid.isalnum():
-                return key
-            self.keys = self._load() or self.keys
-        return None
+        self.refresh()
+        return next((key for key in self.keys if key.kid == kid), None)
 
     def rotate(self) -> SigningKey:
         """Create a new signing key; older keys stay published until pruned."""
@@ -96,4 +100,5 @@ class KeyRing:
         return removed
 
     def jwks(self) -> dict[str, Any]:
+        self.refresh()
         return {"keys": [key.jwk() for key in self.keys]}
