@@ -6,6 +6,8 @@ challenge or a delivery connects; this module only checks the text.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from yarl import URL
 
 from hookyard import errors
@@ -28,7 +30,7 @@ def validate_callback_url(url: object, require_https: bool) -> str:
         raise _invalid("must not contain spaces or control characters; percent-encode them")
     parsed = _parse(url)
     _check_scheme(parsed, require_https)
-    if "@" in (parsed.raw_authority or ""):
+    if "@" in urlsplit(url).netloc or parsed.raw_user is not None:
         raise _invalid("must not contain a user name or password (user-info); remove the 'user@'")
     if not parsed.raw_host:
         raise _invalid("must name a host, as in https://hooks.example.com/path")
