@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(15.0, ge=0)
 
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(16 * 1024, ge=1024)
     max_json_depth: int = Field(32, ge=2)
     max_event_types: int = Field(64, ge=1)
     max_job_ids: int = Field(1000, ge=1)

@@ -20,7 +20,12 @@ def create_app(context: AppContext) -> FastAPI:
     app = FastAPI(title="Hookyard", version=__version__, description=DESCRIPTION)
     app.state.context = context
     problems.install(app)
-    app.add_middleware(limits.BodyLimit, max_bytes=context.settings.max_body_bytes)
+    app.add_middleware(
+        limits.RequestLimits,
+        max_body_bytes=context.settings.max_body_bytes,
+        max_header_bytes=context.settings.max_header_bytes,
+        max_json_depth=context.settings.max_json_depth,
+    )
     app.include_router(identity.router)
     app.include_router(business_units.router)
 

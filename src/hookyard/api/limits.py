@@ -1,61 +1,103 @@
-"""Request body limits, enforced while the body streams in (Content-Length or chunked)."""
+"""Request limits, checked before any route runs: header size (431), body size (413, while the
+body streams in, declared or chunked) and JSON nesting depth (400)."""
 
 from __future__ import annotations
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookyard.api import problems
 
 
-class BodyLimit:
-    """Answer 413 to any request whose body is larger than `max_bytes`."""
+class RequestLimits:
+    """Refuse requests over the configured limits with a problem+json answer."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int, max_json_depth: int
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
+        self.max_json_depth = max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
+        headers = dict(scope["headers"])
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_header_bytes:
+            detail = f"The request headers are larger than {self.max_header_bytes} bytes."
+            await problems.problem(431, "Request headers too large", detail)(scope, receive, send)
             return
-        seen = 0
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        body = await self._read(receive)
+        if body is None:
+            await self._too_large(scope, receive, send)
+            return
+        if _is_json(headers) and _deeper_than(body, self.max_json_depth):
+            detail = f"The JSON body nests deeper than {self.max_json_depth} levels."
+            await problems.problem(400, "Invalid request", detail)(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
 
-        async def limited() -> Message:
-            nonlocal seen
+    async def _read(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._reject(scope, receive, send)
-
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"The request body is larger than {self.max_bytes} bytes; send less."
-        response = problems.problem(413, "Payload too large", detail)
-        await response(scope, receive, send)
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"The request body is larger than {self.max_body_bytes} bytes; send less."
+        await problems.problem(413, "Payload too large", detail)(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+def _is_json(headers: dict[bytes, bytes]) -> bool:
+    content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    return content_type == b"application/json" or content_type.endswith(b"+json")
 
 
-def json_depth(data: object, limit: int) -> bool:
-    """Whether `data` nests deeper than `limit` lists or objects."""
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _deeper_than(body: bytes, limit: int) -> bool:
+    """Whether `body` nests deeper than `limit`; unparsable JSON is left to the route."""
+    try:
+        data = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return False
+    return json_depth(data) > limit
+
+
+def json_depth(data: object) -> int:
+    """How many lists and objects deep `data` nests (a scalar is 0)."""
+    deepest = 0
     stack: list[tuple[object, int]] = [(data, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict | list):
-            if depth > limit:
-                return True
+            deepest = max(deepest, depth)
             values = item.values() if isinstance(item, dict) else item
             stack.extend((value, depth + 1) for value in values)
-    return False
+    return deepest

@@ -1,0 +1,70 @@
+"""Request limits answer before any route runs, with problem+json, and change nothing."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hookyard.api.limits import json_depth
+from hookyard.cli.runtime import Runtime
+
+TOKEN = "/identity/connect/token"
+
+
+async def test_a_body_over_one_mebibyte_is_413(api: httpx.AsyncClient) -> None:
+    response = await api.post(TOKEN, content=b"a" * (1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_chunked_body_over_the_limit_is_413(api: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(20):
+            yield b"x" * 65536
+
+    response = await api.post(TOKEN, content=chunks())
+    assert response.status_code == 413
+
+
+async def test_deeply_nested_json_is_400(api: httpx.AsyncClient) -> None:
+    body = "[" * 40 + "]" * 40
+    response = await api.post(
+        "/precon/api/v1/businessUnits",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "nests deeper than 32" in response.json()["detail"]
+
+
+async def test_oversized_headers_are_431(api: httpx.AsyncClient) -> None:
+    response = await api.get("/healthz", headers={"X-Padding": "p" * 20000})
+    assert response.status_code == 431
+
+
+async def test_a_body_at_the_limit_reaches_the_route(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    form = "grant_type=client_credentials&client_id=x&client_secret=y&pad=" + "a" * 1000
+    response = await api.post(
+        TOKEN, content=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 401
+    assert await runtime.store.tenants.count_companies() == 0
+
+
+@given(
+    st.recursive(
+        st.none() | st.integers(), lambda inner: st.lists(inner, max_size=3), max_leaves=20
+    )
+)
+def test_json_depth_counts_nesting(value: object) -> None:
+    def depth(item: object) -> int:
+        if isinstance(item, list):
+            return 1 + max((depth(x) for x in item), default=0)
+        return 0
+
+    assert json_depth(json.loads(json.dumps(value))) == depth(value)
