@@ -55,3 +55,8 @@ def normalise_guid(text: str) -> str:
     if not is_guid(text):
         raise ValueError(f"{text!r} is not a GUID")
     return str(uuid.UUID(text))
+
+
+def key_id() -> str:
+    """A key id that sorts by creation time to the nanosecond: 16 hex digits of time, 4 random."""
+    return f"{time.time_ns():016x}{secrets.token_hex(2)}"

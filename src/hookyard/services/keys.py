@@ -78,7 +78,7 @@ class KeyRing:
         self.directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
         private = Ed25519PrivateKey.generate()
-        kid = ids.ulid().lower()
+        kid = ids.key_id()
         pem = private.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -125,7 +125,7 @@ def add_encryption_key(directory: Path) -> str:
     """Write a new encryption key file (it becomes the sealing key); its id."""
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
-    kid = ids.ulid().lower()
+    kid = ids.key_id()
     text = base64.b64encode(secretbox.new_key()).decode()
     descriptor = os.open(directory / f"{kid}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
