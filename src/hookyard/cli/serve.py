@@ -10,21 +10,18 @@ import uvicorn
 
 from hookyard.cli import logs, options, runtime
 from hookyard.config import Settings
+from hookyard.delivery import netguard
 from hookyard.store import migrate
 
 log = logging.getLogger("hookyard.serve")
 
 
 def warn_about_network_allowances(settings: Settings) -> None:
-    """Say loudly when the SSRF guard has been loosened."""
-    if settings.allow_private_callbacks:
-        log.warning(
-            "HOOKYARD_ALLOW_PRIVATE_CALLBACKS is set: callbacks may reach private, loopback and "
-            "link-local addresses; never use this in production"
-        )
-    if settings.allowed_callback_networks:
-        networks = ", ".join(settings.allowed_callback_networks)
-        log.warning("HOOKYARD_ALLOWED_CALLBACK_NETWORKS lets callbacks reach %s", networks)
+    """Say loudly, at start, every way the SSRF guard has been loosened."""
+    for warning in netguard.Guard.from_settings(settings).warnings():
+        log.warning(warning)
+    if not settings.require_https:
+        log.info("plain http:// callback URLs are accepted (HOOKYARD_REQUIRE_HTTPS=false)")
 
 
 async def _serve(settings: Settings, host: str, port: int) -> None:
