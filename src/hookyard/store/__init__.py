@@ -7,7 +7,10 @@ Driver errors are translated into `hookyard.errors` here, with the cause kept.
 from __future__ import annotations
 
 from hookyard.store.database import Database
+from hookyard.store.deliveries import DeliveryRepository
+from hookyard.store.events import EventRepository
 from hookyard.store.tenants import TenantRepository
+from hookyard.store.wakeup import Wakeup
 
 __all__ = ["Store"]
 
@@ -18,6 +21,9 @@ class Store:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.db = Database(url, pool_size=pool_size)
         self.tenants = TenantRepository(self.db)
+        self.wakeup = Wakeup(self.db.url, self.db.dialect)
+        self.events = EventRepository(self.db, self.wakeup)
+        self.deliveries = DeliveryRepository(self.db, self.wakeup)
 
     @property
     def dialect(self) -> str:

@@ -1,0 +1,316 @@
+"""The worker: claims due deliveries in batches, sends them concurrently, records tries in batches.
+
+Pipeline: a claim loop leases up to `claim_batch` deliveries while there is capacity (at most
+`global_concurrency` in hand), one task per delivery sends it once a slot of its callback host is
+free (`per_host_concurrency`), and a flusher records finished tries in one transaction per batch.
+A host with twice its limit in hand is left out of claims, so a callback that hangs holds a
+bounded share of the worker and the others keep flowing. Side tasks renew the leases held and
+return expired leases of dead workers to the queue. Idle, the claim loop sleeps until a wake-up
+(PostgreSQL NOTIFY or an in-process publish), the next due retry, or the poll interval.
+
+Stop: set the `stop` event given to `run` (the CLI does on SIGTERM). Claiming stops, tries in
+flight get `shutdown_grace_seconds` to finish, the rest are cancelled and their leases released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import Counter
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from prometheus_client import Counter as MetricCounter
+from prometheus_client import Histogram
+
+from hookyard import clock, retry
+from hookyard.config import Settings
+from hookyard.delivery import sender as sending
+from hookyard.store import Store
+from hookyard.store.deliveries import Claimed, Finished
+
+log = logging.getLogger("hookyard.delivery")
+ATTEMPTS = MetricCounter("hookyard_delivery_attempts", "Delivery tries by outcome", ["outcome"])
+LATENCY = Histogram("hookyard_delivery_seconds", "Duration of one delivery try")
+FLUSH_MAX = 1000
+RECORD_TRIES = 3
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How much a worker takes on at once, and how it waits."""
+
+    claim_batch: int = 100
+    lease_seconds: float = 60.0
+    per_host_concurrency: int = 8
+    global_concurrency: int = 256
+    poll_interval_seconds: float = 1.0
+    shutdown_grace_seconds: float = 15.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerConfig:
+        return cls(
+            claim_batch=settings.claim_batch,
+            lease_seconds=settings.lease_seconds,
+            per_host_concurrency=settings.per_host_concurrency,
+            global_concurrency=settings.global_concurrency,
+            poll_interval_seconds=settings.poll_interval_seconds,
+            shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        )
+
+    @property
+    def host_backlog(self) -> int:
+        """Deliveries of one host in hand at which the host is left out of claims."""
+        return 2 * self.per_host_concurrency
+
+    @property
+    def claim_threshold(self) -> int:
+        """Free capacity worth a claim."""
+        return max(1, min(self.claim_batch, self.global_concurrency) // 4)
+
+
+def policy_from_settings(settings: Settings) -> retry.Policy:
+    return retry.Policy(
+        max_attempts=settings.max_attempts,
+        base_seconds=settings.retry_base_seconds,
+        factor=settings.retry_factor,
+        jitter=settings.retry_jitter,
+        retry_after_cap_seconds=settings.retry_after_cap_seconds,
+    )
+
+
+class Worker:
+    """One delivery worker; any number may share one database."""
+
+    def __init__(
+        self,
+        store: Store,
+        sender: sending.Sender,
+        policy: retry.Policy,
+        config: WorkerConfig,
+        *,
+        now: clock.Clock = clock.utcnow,
+        random_source: retry.Random = random.random,
+    ) -> None:
+        self._store = store
+        self._sender = sender
+        self._policy = policy
+        self._config = config
+        self._now = now
+        self._random = random_source
+        self._wake = asyncio.Event()
+        self._results: asyncio.Queue[Finished | None] = asyncio.Queue()
+        self._in_hand: dict[str, Claimed] = {}
+        self._leased: set[str] = set()
+        self._abandoned: list[str] = []
+        self._per_host: Counter[str] = Counter()
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.recorded = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set, then finish gracefully."""
+        close_listener = await self._store.wakeup.listen(self._wake.set)
+        flusher = asyncio.create_task(self._flush_loop())
+        side = [
+            _spawn(self._wake_on(stop)),
+            _spawn(self._renew_loop()),
+            _spawn(self._sweep_loop()),
+        ]
+        try:
+            await self._claim_loop(stop)
+            await self._drain()
+        finally:
+            for task in side:
+                task.cancel()
+            await asyncio.gather(*side, return_exceptions=True)
+            self._results.put_nowait(None)
+            await flusher
+            await self._store.deliveries.release(self._abandoned, now=self._now())
+            await close_listener()
+
+    # claiming
+
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            free = self._config.global_concurrency - len(self._in_hand)
+            if free < self._config.claim_threshold:
+                await self._sleep(self._config.poll_interval_seconds)
+                continue
+            wanted = min(self._config.claim_batch, free)
+            batch = await self._claim(wanted)
+            for job in batch:
+                self._start(job)
+            if len(batch) < wanted:
+                await self._idle()
+
+    async def _claim(self, wanted: int) -> list[Claimed]:
+        full = [h for h, n in self._per_host.items() if n >= self._config.host_backlog]
+        try:
+            return await self._store.deliveries.claim(
+                wanted,
+                now=self._now(),
+                lease_seconds=self._config.lease_seconds,
+                exclude_hosts=full,
+            )
+        except Exception:
+            log.exception("claiming deliveries failed; retrying after the poll interval")
+            return []
+
+    async def _idle(self) -> None:
+        timeout = self._config.poll_interval_seconds
+        with contextlib.suppress(Exception):
+            due = await self._store.deliveries.next_due()
+            if due is not None:
+                timeout = min(timeout, max(0.0, (due - self._now()).total_seconds()))
+        await self._sleep(timeout)
+
+    async def _sleep(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _wake_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._wake.set()
+
+    # sending
+
+    def _start(self, job: Claimed) -> None:
+        self._in_hand[job.id] = job
+        self._leased.add(job.id)
+        self._per_host[job.host] += 1
+        task = asyncio.create_task(self._deliver(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, job: Claimed) -> None:
+        try:
+            slot = self._host_slots.setdefault(
+                job.host, asyncio.Semaphore(self._config.per_host_concurrency)
+            )
+            async with slot:
+                request = sending.Request(job.id, job.url, job.body, job.secrets)
+                result = await self._sender.send(request)
+            self._results.put_nowait(self._finished(job, result))
+            _observe(job, result)
+        except asyncio.CancelledError:
+            self._abandoned.append(job.id)
+            raise
+        except Exception:
+            log.exception("delivery %s failed inside the worker; its lease will expire", job.id)
+        finally:
+            self._done(job)
+
+    def _finished(self, job: Claimed, result: sending.Result) -> Finished:
+        decision = retry.decide(
+            self._policy,
+            job.attempt,
+            succeeded=result.succeeded,
+            status=result.status_code,
+            retry_after=result.retry_after,
+            now=self._now(),
+            random=self._random,
+        )
+        return Finished(
+            delivery_id=job.id,
+            subscription_id=job.subscription_id,
+            attempt=job.attempt,
+            started_at=result.started_at,
+            duration_ms=result.duration_ms,
+            outcome=result.outcome,
+            status_code=result.status_code,
+            error=result.error,
+            response_body=result.response_body,
+            retry_at=decision.retry_at,
+        )
+
+    def _done(self, job: Claimed) -> None:
+        del self._in_hand[job.id]
+        self._per_host[job.host] -= 1
+        remaining = self._per_host[job.host]
+        if remaining <= 0:
+            del self._per_host[job.host]
+            self._host_slots.pop(job.host, None)
+        free = self._config.global_concurrency - len(self._in_hand)
+        if remaining == self._config.host_backlog - 1 or free == self._config.claim_threshold:
+            self._wake.set()
+
+    async def _drain(self) -> None:
+        if not self._tasks:
+            return
+        tasks = set(self._tasks)
+        _, late = await asyncio.wait(tasks, timeout=self._config.shutdown_grace_seconds)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    # recording
+
+    async def _flush_loop(self) -> None:
+        closing = False
+        while not closing:
+            first = await self._results.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < FLUSH_MAX and not self._results.empty():
+                item = self._results.get_nowait()
+                if item is None:
+                    closing = True
+                    break
+                batch.append(item)
+            await self._record(batch)
+
+    async def _record(self, batch: list[Finished]) -> None:
+        for attempt in range(1, RECORD_TRIES + 1):
+            try:
+                await self._store.deliveries.finish(batch, now=self._now())
+                break
+            except Exception:
+                # Unrecorded tries keep their leases until they expire and are tried again.
+                log.exception("recording %d tries failed (try %d)", len(batch), attempt)
+                await asyncio.sleep(0.1 * attempt)
+        self._leased.difference_update(t.delivery_id for t in batch)
+        self.recorded += len(batch)
+
+    # side tasks
+
+    async def _renew_loop(self) -> None:
+        interval = self._config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            until = self._now() + timedelta(seconds=self._config.lease_seconds)
+            with contextlib.suppress(Exception):
+                await self._store.deliveries.extend(list(self._leased), until=until)
+
+    async def _sweep_loop(self) -> None:
+        interval = min(max(self._config.lease_seconds / 2, self._config.poll_interval_seconds), 60)
+        while True:
+            try:
+                if await self._store.deliveries.release_expired(now=self._now()):
+                    self._wake.set()
+            except Exception:
+                log.exception("returning expired leases failed; trying again later")
+            await asyncio.sleep(interval)
+
+
+def _spawn(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    return asyncio.create_task(coroutine)
+
+
+def _observe(job: Claimed, result: sending.Result) -> None:
+    ATTEMPTS.labels(result.outcome.value).inc()
+    LATENCY.observe(result.duration_ms / 1000.0)
+    log.info(
+        "delivery_attempt delivery_id=%s attempt=%d status=%s duration_ms=%.1f outcome=%s",
+        job.id,
+        job.attempt,
+        result.status_code,
+        result.duration_ms,
+        result.outcome.value,
+    )

@@ -1,0 +1,191 @@
+"""Event ingestion: an event and every delivery it fans out to, committed in one transaction.
+
+Matching is generic over the catalog: a record matches when product, company and event type are
+equal, it is Active, its `partition_value` equals the event's, and its `filter_value` is empty
+(all) or equals the event's. A retried publish with the same (publisher, Idempotency-Key) finds
+the first event instead of making a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import and_, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookyard import errors, ids, models
+from hookyard.store import schema
+from hookyard.store.database import Database
+from hookyard.store.wakeup import Wakeup
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to ingest; `body` is the exact payload every subscriber will receive."""
+
+    product: str
+    event_type: str
+    company_id: str
+    partition_value: str
+    filter_value: str
+    body: bytes
+    publisher_id: str
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What ingesting one event did: its id, how many deliveries, and whether it was a repeat."""
+
+    event_id: str
+    deliveries: int
+    duplicate: bool
+
+
+def callback_host(url: str) -> str:
+    """The `host:port` a callback URL connects to: the unit of the per-host concurrency limit."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{(parts.hostname or '').lower()}:{port}"[:300]
+
+
+def _event(row: Any) -> models.Event:
+    return models.Event(
+        id=row["id"],
+        product=row["product"],
+        event_type=row["event_type"],
+        company_id=row["company_id"],
+        partition_value=row["partition_value"] or None,
+        filter_value=row["filter_value"] or None,
+        body=bytes(row["body"]),
+        publisher_id=row["publisher_id"],
+        idempotency_key=row["idempotency_key"],
+        created_at=row["created_at"],
+    )
+
+
+class EventRepository:
+    """Queries over events and their fan-out into deliveries."""
+
+    def __init__(self, db: Database, wakeup: Wakeup) -> None:
+        self._db = db
+        self._wakeup = wakeup
+
+    async def ingest(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
+        """Store `events` and all their deliveries in one transaction; all or nothing."""
+        try:
+            results = await self._ingest(events, now)
+        except IntegrityError:
+            # A concurrent publish with the same key won the race; its events are the answer.
+            results = await self._ingest(events, now)
+        if any(result.deliveries for result in results):
+            self._wakeup.notify()
+        return results
+
+    async def _ingest(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
+        results: list[Ingested] = []
+        event_rows: list[dict[str, Any]] = []
+        delivery_rows: list[dict[str, Any]] = []
+        seen: dict[str | None, str] = {}
+        async with self._db.write() as connection:
+            for event in events:
+                existing = seen.get(event.idempotency_key) or await self._existing(
+                    connection, event
+                )
+                if existing is not None:
+                    results.append(Ingested(existing, 0, duplicate=True))
+                    continue
+                event_id = ids.prefixed(ids.EVENT)
+                if event.idempotency_key is not None:
+                    seen[event.idempotency_key] = event_id
+                event_rows.append(_event_values(event, event_id, now))
+                matches = await self._matching(connection, event)
+                delivery_rows.extend(
+                    _delivery_values(event_id, sub, url, now) for sub, url in matches
+                )
+                results.append(Ingested(event_id, len(matches), duplicate=False))
+            if event_rows:
+                await connection.execute(insert(schema.events), event_rows)
+            if delivery_rows:
+                await connection.execute(insert(schema.deliveries), delivery_rows)
+                await self._wakeup.notify_in(connection)
+        return results
+
+    async def _existing(self, connection: AsyncConnection, event: NewEvent) -> str | None:
+        if event.idempotency_key is None:
+            return None
+        table = schema.events
+        statement = select(table.c.id).where(
+            and_(
+                table.c.publisher_id == event.publisher_id,
+                table.c.idempotency_key == event.idempotency_key,
+            )
+        )
+        return (await connection.execute(statement)).scalar_one_or_none()
+
+    async def _matching(self, connection: AsyncConnection, event: NewEvent) -> list[Any]:
+        table = schema.subscriptions
+        statement = select(table.c.id, table.c.callback_url).where(
+            and_(
+                table.c.product == event.product,
+                table.c.company_id == event.company_id,
+                table.c.event_type == event.event_type,
+                table.c.status == models.SubscriptionStatus.ACTIVE.value,
+                table.c.partition_value == event.partition_value,
+                table.c.filter_value.in_(["", event.filter_value]),
+            )
+        )
+        return list((await connection.execute(statement)).all())
+
+    async def get(self, event_id: str) -> models.Event:
+        """One event; NotFound when there is none."""
+        async with self._db.read() as connection:
+            statement = select(schema.events).where(schema.events.c.id == event_id)
+            row = (await connection.execute(statement)).mappings().first()
+        if row is None:
+            raise errors.NotFound(f"There is no event {event_id!r}; check the id.")
+        return _event(row)
+
+    async def count(self) -> int:
+        async with self._db.read() as connection:
+            result = await connection.execute(select(func.count()).select_from(schema.events))
+            return int(result.scalar_one())
+
+
+def _event_values(event: NewEvent, event_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "product": event.product,
+        "event_type": event.event_type,
+        "company_id": event.company_id,
+        "partition_value": event.partition_value,
+        "filter_value": event.filter_value,
+        "body": event.body,
+        "publisher_id": event.publisher_id,
+        "idempotency_key": event.idempotency_key,
+        "created_at": now,
+    }
+
+
+def _delivery_values(
+    event_id: str, subscription_id: str, url: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": ids.prefixed(ids.DELIVERY),
+        "event_id": event_id,
+        "subscription_id": subscription_id,
+        "host": callback_host(url),
+        "state": models.DeliveryState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "locked_until": None,
+        "created_at": now,
+        "updated_at": now,
+        "last_status": None,
+        "last_error": None,
+    }

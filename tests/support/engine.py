@@ -1,0 +1,45 @@
+"""An in-process delivery worker for tests: real sender, real store, started and always stopped."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+from hookyard import catalog, retry
+from hookyard.delivery import http, netguard
+from hookyard.delivery.sender import Sender
+from hookyard.delivery.worker import Worker, WorkerConfig
+from hookyard.services.events import EventService
+from hookyard.store import Store
+
+FAST = WorkerConfig(poll_interval_seconds=0.05, lease_seconds=5.0, shutdown_grace_seconds=5.0)
+FAST_RETRIES = retry.Policy(base_seconds=0.05, factor=2.0)
+BASE_URL = "https://hookyard.test"
+
+
+def events(store: Store, products: catalog.Catalog | None = None) -> EventService:
+    return EventService(store, products or catalog.load(), public_base_url=BASE_URL)
+
+
+@asynccontextmanager
+async def running_worker(
+    store: Store,
+    *,
+    timeout: float = 2.0,
+    policy: retry.Policy = FAST_RETRIES,
+    **config: float,
+) -> AsyncIterator[Worker]:
+    """A worker delivering from `store` until the block ends."""
+    guard = netguard.Guard.build(allow_private=True)
+    settings = replace(FAST, **config)  # type: ignore[arg-type]
+    async with http.client_session(guard, limit=settings.global_concurrency) as session:
+        worker = Worker(store, Sender(session, timeout=timeout), policy, settings)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            yield worker
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=30)
