@@ -13,7 +13,12 @@ async def test_smoke(store: Store, receiver: Receiver) -> None:
     async with engine.running_worker(store):
         published = await service.publish(
             "precon",
-            {"eventType": "ProjectCreated", "companyId": tenant.company_id, "businessUnitId": bu, "projectId": "p1"},
+            {
+                "eventType": "ProjectCreated",
+                "companyId": tenant.company_id,
+                "businessUnitId": bu,
+                "projectId": "p1",
+            },
             publisher_id="test",
         )
         assert published.deliveries == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
+from hookyard.store.history import DeliveryHistory
 from hookyard.store.tenants import TenantRepository
 from hookyard.store.wakeup import Wakeup
 
@@ -24,6 +25,7 @@ class Store:
         self.wakeup = Wakeup(self.db.url, self.db.dialect)
         self.events = EventRepository(self.db, self.wakeup)
         self.deliveries = DeliveryRepository(self.db, self.wakeup)
+        self.history = DeliveryHistory(self.db, self.wakeup)
 
     @property
     def dialect(self) -> str:
