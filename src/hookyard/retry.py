@@ -1,7 +1,7 @@
 """The retry policy: after a failed try, retry at a time or give up. Pure; nothing here sleeps.
 
 Try 1 goes at once; try n+1 follows try n after `base * factor**(n-1)` seconds with
-`±jitter` (30 s, 2 min, 8 min, 32 min by default). A `Retry-After` on 429 or 503 replaces the
+`±jitter` (30 s, 2 min, 8 min, 32 min by default), never more than `max_delay_seconds`. A `Retry-After` on 429 or 503 replaces the
 backoff, capped. After `max_attempts` tries the policy gives up. The clock's value and the random
 source are passed in, so tests decide both.
 """
@@ -28,10 +28,12 @@ class Policy:
     factor: float = 4.0
     jitter: float = 0.2
     retry_after_cap_seconds: float = 3600.0
+    max_delay_seconds: float = 7 * 24 * 3600.0
 
     def backoff(self, attempt: int) -> float:
         """Seconds between try `attempt` and the next one, before jitter."""
-        return self.base_seconds * self.factor ** (attempt - 1)
+        exponent = min(attempt - 1, 64)
+        return float(min(self.base_seconds * self.factor**exponent, self.max_delay_seconds))
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return float(text)
     try:
         moment = parsedate_to_datetime(text)

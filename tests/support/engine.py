@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from hookyard import catalog, retry
+from hookyard.clock import utcnow
 from hookyard.delivery import http, netguard
 from hookyard.delivery.sender import Sender
 from hookyard.delivery.worker import Worker, WorkerConfig
@@ -43,3 +44,6 @@ async def running_worker(
         finally:
             stop.set()
             await asyncio.wait_for(task, timeout=30)
+
+
+__all__ = ["BASE_URL", "FAST", "FAST_RETRIES", "events", "running_worker", "utcnow"]
