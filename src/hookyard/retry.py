@@ -1,9 +1,9 @@
 """The retry policy: after a failed try, retry at a time or give up. Pure; nothing here sleeps.
 
-Try 1 goes at once; try n+1 follows try n after `base * factor**(n-1)` seconds with
-`±jitter` (30 s, 2 min, 8 min, 32 min by default), never more than `max_delay_seconds`. A `Retry-After` on 429 or 503 replaces the
-backoff, capped. After `max_attempts` tries the policy gives up. The clock's value and the random
-source are passed in, so tests decide both.
+Try 1 goes at once; try n+1 follows try n after `base * factor**(n-1)` seconds with `±jitter`
+(30 s, 2 min, 8 min, 32 min by default), never more than `max_delay_seconds`. A `Retry-After` on
+429 or 503 replaces the backoff, capped. After `max_attempts` tries the policy gives up. The
+clock's value and the random source are passed in, so tests decide both.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ network guard refuses. The first 4 KiB of the response body are kept for the att
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -155,7 +156,9 @@ def _refusal(exc: BaseException) -> errors.AddressNotAllowed | None:
 
 def _describe(exc: aiohttp.ClientError) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"connection failed: {exc.os_error.strerror or exc.os_error}"
+        number = exc.os_error.errno
+        reason = os.strerror(number).lower() if number else str(exc.os_error)
+        return f"connection failed: {reason}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "the connection was closed before a response arrived"
     return f"connection error: {type(exc).__name__}: {exc}"

@@ -92,6 +92,7 @@ class EventRepository:
         event_rows: list[dict[str, Any]] = []
         delivery_rows: list[dict[str, Any]] = []
         seen: dict[str | None, str] = {}
+        routes: dict[tuple[str, ...], list[Any]] = {}
         async with self._db.write() as connection:
             for event in events:
                 existing = seen.get(event.idempotency_key) or await self._existing(
@@ -104,7 +105,11 @@ class EventRepository:
                 if event.idempotency_key is not None:
                     seen[event.idempotency_key] = event_id
                 event_rows.append(_event_values(event, event_id, now))
-                matches = await self._matching(connection, event)
+                route = (event.product, event.company_id, event.event_type)
+                route += (event.partition_value, event.filter_value)
+                if route not in routes:
+                    routes[route] = await self._matching(connection, event)
+                matches = routes[route]
                 delivery_rows.extend(
                     _delivery_values(event_id, sub, url, now) for sub, url in matches
                 )
