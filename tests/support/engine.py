@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
@@ -46,4 +47,15 @@ async def running_worker(
             await asyncio.wait_for(task, timeout=30)
 
 
-__all__ = ["BASE_URL", "FAST", "FAST_RETRIES", "events", "running_worker", "utcnow"]
+async def eventually(
+    condition: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition"
+) -> None:
+    """Poll an async `condition` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+__all__ = ["BASE_URL", "FAST", "FAST_RETRIES", "events", "eventually", "running_worker", "utcnow"]
