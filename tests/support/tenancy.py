@@ -99,3 +99,9 @@ async def delivery_states(store: Store) -> dict[str, str]:
     async with store.db.read() as connection:
         rows = (await connection.execute(select(table.c.id, table.c.state))).all()
     return {row.id: row.state for row in rows}
+
+
+async def set_status(store: Store, record_id: str, status: str) -> None:
+    table = schema.subscriptions
+    async with store.db.write() as connection:
+        await connection.execute(update(table).where(table.c.id == record_id).values(status=status))
