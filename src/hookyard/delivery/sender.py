@@ -15,6 +15,7 @@ from datetime import datetime
 import aiohttp
 
 from hookyard import clock, errors, models, signing
+from hookyard.delivery import http
 
 BODY_LIMIT = 4096
 JSON = "application/json"
@@ -56,7 +57,7 @@ class _Answer:
 
 
 class Sender:
-    """Sends tries through one guarded aiohttp session (see `hookyard.delivery.http`)."""
+    """Sends tries through one guarded session (`hookyard.delivery.http.client_session`)."""
 
     def __init__(
         self, session: aiohttp.ClientSession, *, timeout: float, now: clock.Clock = clock.utcnow
@@ -91,11 +92,12 @@ class Sender:
         return _result(answer, started_at, _elapsed(began))
 
     async def _post(self, request: Request, headers: dict[str, str]) -> _Answer:
-        async with self._session.post(
+        async with http.request(
+            self._session,
+            "POST",
             request.url,
             data=request.body,
             headers=headers,
-            allow_redirects=False,
             timeout=self._timeout,
         ) as response:
             body = await _read_prefix(response)

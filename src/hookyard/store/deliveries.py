@@ -11,7 +11,7 @@ rows, delivery states, Stopped records, held deliveries) is one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,19 +105,21 @@ class Finished:
         return f"{self.attempt} tries failed; the last one: {last}{detail}"[:ERROR_CHARS]
 
 
-def _secrets(row: Any, now: datetime) -> tuple[str, ...]:
-    previous, until = row.previous_secret_key, row.previous_secret_until
-    if previous and until is not None and until > now:
-        return (row.secret_key, previous)
-    return (row.secret_key,)
+Unseal = Callable[[str, str], str]
+"""The stored form of a subscription's secret key and the record id -> the secret key."""
+
+
+def plain(stored: str, record_id: str) -> str:
+    return stored
 
 
 class DeliveryRepository:
     """The queries of the delivery engine."""
 
-    def __init__(self, db: Database, wakeup: Wakeup) -> None:
+    def __init__(self, db: Database, wakeup: Wakeup, unseal: Unseal = plain) -> None:
         self._db = db
         self.wakeup = wakeup
+        self.unseal = unseal
 
     async def claim(
         self, limit: int, *, now: datetime, lease_seconds: float, exclude_hosts: Sequence[str] = ()
@@ -191,11 +193,18 @@ class DeliveryRepository:
                 row.attempts,
                 row.callback_url,
                 bytes(row.body),
-                _secrets(row, now),
+                self._secrets(row, now),
             )
             for row in rows
             if row.status == ACTIVE
         ]
+
+    def _secrets(self, row: Any, now: datetime) -> tuple[str, ...]:
+        current = self.unseal(row.secret_key, row.subscription_id)
+        previous, until = row.previous_secret_key, row.previous_secret_until
+        if previous and until is not None and until > now:
+            return (current, self.unseal(previous, row.subscription_id))
+        return (current,)
 
     async def extend(self, delivery_ids: Sequence[str], *, until: datetime) -> None:
         """Renew the leases of deliveries this worker still holds."""

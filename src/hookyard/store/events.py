@@ -105,8 +105,7 @@ class EventRepository:
                 if event.idempotency_key is not None:
                     seen[event.idempotency_key] = event_id
                 event_rows.append(_event_values(event, event_id, now))
-                route = (event.product, event.company_id, event.event_type)
-                route += (event.partition_value, event.filter_value)
+                route = _route(event)
                 if route not in routes:
                     routes[route] = await self._matching(connection, event)
                 matches = routes[route]
@@ -160,6 +159,16 @@ class EventRepository:
         async with self._db.read() as connection:
             result = await connection.execute(select(func.count()).select_from(schema.events))
             return int(result.scalar_one())
+
+
+def _route(event: NewEvent) -> tuple[str, ...]:
+    return (
+        event.product,
+        event.company_id,
+        event.event_type,
+        event.partition_value,
+        event.filter_value,
+    )
 
 
 def _event_values(event: NewEvent, event_id: str, now: datetime) -> dict[str, Any]:
