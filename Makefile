@@ -10,7 +10,7 @@ PORT ?= 8000
 CODE := src tests $(wildcard benchmarks examples)
 export HOOKYARD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test check lint typecheck imports pytest bench bench-smoke soak clean format
+.PHONY: install run test check lint typecheck imports pytest security netns-clean bench bench-smoke soak clean format
 
 install: $(STAMP)
 
@@ -44,6 +44,14 @@ imports: install
 pytest: install
 	$(BIN)/python -m tests.pgcheck
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# The SSRF matrix alone; its tests make (and remove) a network namespace with only lo (needs root).
+security: install
+	$(BIN)/pytest -n 2 --dist loadgroup tests/security
+
+# Remove network namespaces left by test runs that were killed (their process is gone).
+netns-clean: install
+	$(BIN)/python -m tests.security.netns
 
 bench: install
 	$(BIN)/python -m benchmarks
