@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hookyard import __version__
-from hookyard.cli import credentials, keys, listen, options, serve
+from hookyard.cli import credentials, demo, keys, listen, options, serve
 
 app = typer.Typer(
     name="hookyard",
@@ -34,6 +34,7 @@ def migrate() -> None:
 
 app.command()(serve.serve)
 app.command()(listen.listen)
+app.command()(demo.demo)
 credentials.register(app)
 keys.register(app)
 
