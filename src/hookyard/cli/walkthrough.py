@@ -3,8 +3,11 @@ subscribe, publish, list, unsubscribe; every command runs as printed in a POSIX 
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 RECEIVER_PORT = 8080
 PROJECT_ID = "3f0f4a5e-1d2c-4b6a-9e8f-7a6b5c4d3e2f"
@@ -23,6 +26,13 @@ RECEIVER = (
 def receiver_command(port: int = RECEIVER_PORT) -> str:
     """A one-line receiver on 127.0.0.1:`port` that echoes challenges and prints each event."""
     return RECEIVER.format(port=port)
+
+
+def listen_command(port: int = RECEIVER_PORT) -> str:
+    """`hookyard listen` as this installation can run it from any directory."""
+    beside = Path(sys.executable).with_name("hookyard")
+    program = "hookyard" if shutil.which("hookyard") == str(beside) else str(beside)
+    return f"{program} listen --port {port}"
 
 
 @dataclass(frozen=True)
@@ -111,7 +121,7 @@ def _steps(demo: Demo) -> list[tuple[str, str]]:
         (
             f"In another terminal, start a receiver on port {RECEIVER_PORT} that answers the "
             "challenge and prints every event:",
-            receiver_command(),
+            f"{listen_command()}\n\n   or, with nothing but Python:\n\n   {receiver_command()}",
         ),
         (
             f"Subscribe it to project events of business unit {code} (Hookyard sends the "
