@@ -1,0 +1,1 @@
+"""Hookyard benchmark suite: `python -m benchmarks` (see docs/performance.md)."""

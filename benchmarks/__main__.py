@@ -1,0 +1,156 @@
+"""`python -m benchmarks`: every scenario, its baselines in the same run, ratios and goals.
+
+`--smoke` runs each scenario at a tiny size (seconds); `--only` picks scenarios; `--json` says
+where the results go. Exit status 1 when a scenario failed or a delivery went missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import tempfile
+import traceback
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import psutil
+
+from benchmarks import databases, goals, latency, report, throughput
+from benchmarks.bench import FULL, SMOKE, Bench
+
+SCENARIOS = ("throughput", "latency", "fan-out", "isolation", "scale-out", "memory")
+
+
+def _throughput(bench: Bench) -> None:
+    sizes = bench.sizes
+    _attempt(bench, "ceiling throughput", lambda: throughput.ceiling(bench, sizes.throughput))
+    _attempt(bench, "celery peer throughput", lambda: throughput.celery_peer(bench, sizes.peer))
+    for dialect in bench.dialects:
+        _attempt(
+            bench,
+            f"hookyard throughput {dialect}",
+            partial(throughput.hookyard, bench, dialect, sizes.throughput),
+        )
+        goals.throughput(bench.report, dialect)
+
+
+def _latency(bench: Bench) -> None:
+    _attempt(bench, "ceiling latency", lambda: latency.ceiling(bench))
+    for dialect in bench.dialects:
+        _attempt(bench, f"hookyard latency {dialect}", partial(latency.hookyard, bench, dialect))
+        goals.latency(bench.report, dialect)
+
+
+def _fan_out(bench: Bench) -> None:
+    for dialect in bench.dialects:
+        _attempt(bench, f"fan-out {dialect}", partial(latency.fan_out, bench, dialect))
+        goals.fan_out(bench.report, dialect)
+
+
+def _isolation(bench: Bench) -> None:
+    for dialect in bench.dialects:
+        for blackhole in (False, True):
+            _attempt(
+                bench,
+                f"isolation {dialect} blackhole={blackhole}",
+                partial(latency.isolation, bench, dialect, blackhole),
+            )
+        goals.isolation(bench.report, dialect)
+
+
+def _scale_out(bench: Bench) -> None:
+    if "postgres" not in bench.dialects:
+        return
+    for workers in bench.sizes.scale_workers:
+        _attempt(
+            bench,
+            f"scale-out x{workers}",
+            partial(throughput.scale_out, bench, workers, bench.sizes.scale_deliveries),
+        )
+    goals.scale_out(bench.report, bench.sizes.scale_workers)
+
+
+def _memory(bench: Bench) -> None:
+    for dialect in bench.dialects:
+        for count in bench.sizes.memory_counts:
+            _attempt(
+                bench,
+                f"memory {dialect} {count}",
+                partial(throughput.worker_memory, bench, dialect, count),
+            )
+        goals.memory(bench.report, dialect, bench.sizes.memory_counts)
+
+
+RUNNERS: dict[str, Callable[[Bench], None]] = {
+    "throughput": _throughput,
+    "latency": _latency,
+    "fan-out": _fan_out,
+    "isolation": _isolation,
+    "scale-out": _scale_out,
+    "memory": _memory,
+}
+
+
+def _attempt(bench: Bench, what: str, step: Callable[[], object]) -> None:
+    print(f"-- {what}", flush=True)
+    try:
+        step()
+    except Exception as exc:  # a failed scenario is reported and the others still run
+        traceback.print_exc()
+        bench.report.errors.append(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def machine() -> dict[str, object]:
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--smoke", action="store_true", help="every scenario at a tiny size")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios, comma-separated")
+    parser.add_argument("--databases", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument("--json", type=Path, default=Path(".bench/results.json"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory and logs")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = _arguments()
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(SCENARIOS))
+    dialects = tuple(d.strip() for d in args.databases.split(",") if d.strip())
+    if unknown or not set(dialects) <= set(databases.DIALECTS):
+        print(f"choose scenarios from {', '.join(SCENARIOS)} and databases from sqlite, postgres")
+        return 2
+    if "postgres" in dialects and (problem := databases.postgres_available()):
+        print(f"PostgreSQL is not reachable ({problem}); run with --databases sqlite")
+        return 2
+    scratch = Path(tempfile.mkdtemp(prefix="hookyard-bench-"))
+    bench = Bench(SMOKE if args.smoke else FULL, scratch, dialects)
+    bench.report.machine = machine()
+    try:
+        for name in chosen:
+            RUNNERS[name](bench)
+    finally:
+        bench.report.write(args.json)
+        report.show(bench.report)
+        print(f"results: {args.json}" + (f"; logs: {scratch}" if args.keep else ""))
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    failed = bench.report.errors or any(run.missing for run in bench.report.runs)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

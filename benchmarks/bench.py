@@ -1,0 +1,69 @@
+"""The shared state of one benchmark run: sizes, scratch directory, the report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from benchmarks.results import Report
+
+HOSTS = 8
+CONCURRENCY = 64
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each scenario is. `SMOKE` runs every scenario in seconds; `FULL` is `make bench`."""
+
+    throughput: int = 50_000
+    peer: int = 10_000
+    batch_events: int = 500
+    latency_rate: float = 200.0
+    latency_seconds: float = 30.0
+    fanout_records: int = 10_000
+    isolation_hosts: int = 20
+    isolation_rate: float = 50.0
+    isolation_seconds: float = 10.0
+    scale_workers: tuple[int, ...] = (1, 2, 4)
+    scale_deliveries: int = 20_000
+    memory_counts: tuple[int, int] = (10_000, 100_000)
+    min_rate: float = 250.0
+
+    def timeout(self, deliveries: int) -> float:
+        """How long to wait for `deliveries`: bounded, generous for a loaded 2-core machine."""
+        return 30.0 + deliveries / self.min_rate
+
+
+FULL = Sizes()
+SMOKE = Sizes(
+    throughput=400,
+    peer=100,
+    batch_events=20,
+    latency_rate=40.0,
+    latency_seconds=1.0,
+    fanout_records=200,
+    isolation_hosts=3,
+    isolation_rate=20.0,
+    isolation_seconds=1.0,
+    scale_workers=(1, 2),
+    scale_deliveries=200,
+    memory_counts=(100, 400),
+    min_rate=20.0,
+)
+
+
+@dataclass
+class Bench:
+    sizes: Sizes
+    scratch: Path
+    dialects: tuple[str, ...]
+    report: Report = field(default_factory=Report)
+
+    def __post_init__(self) -> None:
+        self.report.sizes = asdict(self.sizes)
+
+    def place(self, name: str) -> Path:
+        """A fresh scratch directory for one run."""
+        path = self.scratch / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,53 @@
+"""Fresh databases for one benchmark run: a SQLite file in a temp dir, or a PostgreSQL database
+created on the test server (`HOOKYARD_TEST_POSTGRES_URL`, default postgres@127.0.0.1:5432/test)
+and dropped afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+ADMIN_URL = os.environ.get(
+    "HOOKYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+DIALECTS = ("sqlite", "postgres")
+
+
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(ADMIN_URL)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def postgres_available() -> str | None:
+    """None when the PostgreSQL server answers, else why not."""
+    try:
+        asyncio.run(asyncio.wait_for(_admin("SELECT 1"), timeout=5))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@contextmanager
+def fresh(dialect: str, scratch: Path) -> Iterator[str]:
+    """The URL of a new, empty database of `dialect`; a PostgreSQL one is dropped at the end."""
+    if dialect == "sqlite":
+        directory = scratch / f"sqlite-{uuid.uuid4().hex[:8]}"
+        directory.mkdir(parents=True)
+        yield f"sqlite+aiosqlite:///{directory / 'hookyard.db'}"
+        return
+    name = f"hookyard_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

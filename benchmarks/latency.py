@@ -1,0 +1,130 @@
+"""Scenarios 2, 3 and 4: publish-to-receipt latency, one event to many records, one dead host.
+
+Latency is measured from the moment the publisher sends an event to the receiver's first receipt
+of each of its deliveries (wall clocks of two processes on one machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+from benchmarks import databases, procs
+from benchmarks.bench import Bench
+from benchmarks.hookyard_side import Deployment, Publisher, provision
+from benchmarks.receiver import ReceiverProcess
+from benchmarks.results import Run, latencies_ms, latency_figures, rate
+
+
+def hookyard(bench: Bench, dialect: str) -> Run:
+    """A steady `latency_rate` events per second for `latency_seconds`, one record each."""
+    sizes = bench.sizes
+    count = int(sizes.latency_rate * sizes.latency_seconds)
+    place = bench.place(f"latency-{dialect}")
+    with (
+        databases.fresh(dialect, place) as url,
+        ReceiverProcess(healthy=1) as receiver,
+        Deployment.start(url, place) as deployment,
+    ):
+        provision(deployment, receiver.urls(), 1)
+        publisher = Publisher(deployment)
+        asyncio.run(publisher.steady(count, sizes.latency_rate))
+        stats = deployment.wait_delivered(receiver, count, sizes.timeout(count))
+        receipts = receiver.first_receipts(place)
+    run = Run("latency", "hookyard", dialect, count, stats["healthy_distinct"], stats["duplicates"])
+    run.figures.update(latency_figures(latencies_ms(receipts, publisher.published)))
+    return bench.report.add(run)
+
+
+def ceiling(bench: Bench) -> Run:
+    """The same rate straight from Hookyard's HTTP client: the floor of any latency."""
+    sizes = bench.sizes
+    count = int(sizes.latency_rate * sizes.latency_seconds)
+    place = bench.place("latency-ceiling")
+    out = place / "latency.json"
+    with ReceiverProcess(healthy=1) as receiver:
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.ceiling",
+            f"--out={out}",
+            f"--count={count}",
+            "--concurrency=8",
+            f"--rate={sizes.latency_rate}",
+            *receiver.urls(),
+        ]
+        subprocess.run(
+            command,
+            check=True,
+            timeout=sizes.timeout(count) + sizes.latency_seconds,
+            cwd=procs.ROOT,
+        )
+        stats = receiver.wait_distinct(count, 30)
+        receipts = receiver.first_receipts(place)
+    published = {int(seq): at for seq, at in json.loads(out.read_text())["published"].items()}
+    run = Run("latency", "ceiling", "-", count, stats["healthy_distinct"], stats["duplicates"])
+    run.figures.update(latency_figures(latencies_ms(receipts, published)))
+    return bench.report.add(run)
+
+
+def fan_out(bench: Bench, dialect: str, hosts: int = 8) -> Run:
+    """One event matching `fanout_records` records: time to the 202 and to the last receipt."""
+    records = bench.sizes.fanout_records
+    place = bench.place(f"fanout-{dialect}")
+    with (
+        databases.fresh(dialect, place) as url,
+        ReceiverProcess(healthy=hosts) as receiver,
+        Deployment.start(url, place) as deployment,
+    ):
+        provision(deployment, receiver.urls(), records)
+        publisher = Publisher(deployment)
+        asyncio.run(publisher.steady(1, 1.0))
+        stats = deployment.wait_delivered(receiver, records, bench.sizes.timeout(records))
+    sent, accepted = publisher.published[0], publisher.accepted_at[0]
+    run = Run(
+        "fan-out", "hookyard", dialect, records, stats["healthy_distinct"], stats["duplicates"]
+    )
+    run.figures["accepted_s"] = accepted - sent
+    run.figures["last_receipt_s"] = stats["last_new_at"] - sent
+    run.figures["deliveries_per_s"] = rate(records, sent, stats["last_new_at"])
+    return bench.report.add(run)
+
+
+def isolation(bench: Bench, dialect: str, blackhole: bool) -> Run:
+    """`isolation_hosts` healthy hosts, with or without one more that never answers."""
+    sizes = bench.sizes
+    hosts = sizes.isolation_hosts
+    events = int(sizes.isolation_rate * sizes.isolation_seconds)
+    label = "with blackhole" if blackhole else "healthy only"
+    place = bench.place(f"isolation-{dialect}-{int(blackhole)}")
+    with (
+        databases.fresh(dialect, place) as url,
+        ReceiverProcess(hosts, int(blackhole)) as receiver,
+        Deployment.start(url, place) as deployment,
+    ):
+        urls = receiver.urls() + receiver.blackhole_urls()
+        provision(deployment, urls, len(urls))
+        publisher = Publisher(deployment)
+        asyncio.run(publisher.steady(events, sizes.isolation_rate))
+        stats = deployment.wait_delivered(receiver, events * hosts, sizes.timeout(events * hosts))
+        receipts = receiver.first_receipts(place)
+    healthy = frozenset(receiver.healthy)
+    run = Run(
+        "isolation",
+        f"hookyard {label}",
+        dialect,
+        events * hosts,
+        stats["healthy_distinct"],
+        stats["duplicates"],
+    )
+    run.figures.update(latency_figures(latencies_ms(receipts, publisher.published, healthy)))
+    run.figures["deliveries_per_s"] = rate(
+        events * hosts, min(publisher.published.values()), stats["last_new_at"]
+    )
+    per_port = stats["per_port"]
+    run.figures["blackhole_requests"] = float(
+        sum(per_port.get(str(p), 0) for p in receiver.blackhole)
+    )
+    return bench.report.add(run)

@@ -1,0 +1,154 @@
+"""Scenarios 1, 5 and 6: deliveries per second, with baselines, over workers, and memory.
+
+Every run delivers to `HOSTS` receiver ports (one subscription record per port, so the default
+per-host limit of 8 gives Hookyard 64 in flight, the ceiling's and the peer's concurrency).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+from benchmarks import databases, peer, procs
+from benchmarks.bench import CONCURRENCY, HOSTS, Bench
+from benchmarks.hookyard_side import Deployment, Publisher, provision
+from benchmarks.receiver import ReceiverProcess
+from benchmarks.results import Run, rate
+
+
+def ceiling(bench: Bench, count: int) -> Run:
+    """The same signed POSTs from Hookyard's client and loop, nothing stored."""
+    out = bench.place("ceiling") / "throughput.json"
+    with ReceiverProcess(healthy=HOSTS) as receiver:
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.ceiling",
+            f"--out={out}",
+            f"--count={count}",
+            f"--concurrency={CONCURRENCY}",
+            *receiver.urls(),
+        ]
+        subprocess.run(command, check=True, timeout=bench.sizes.timeout(count), cwd=procs.ROOT)
+        stats = receiver.wait_distinct(count, 30)
+    started = json.loads(out.read_text())["started_at"]
+    run = Run("throughput", "ceiling", "-", count, stats["healthy_distinct"], stats["duplicates"])
+    run.figures["deliveries_per_s"] = rate(count, started, stats["last_new_at"])
+    return bench.report.add(run)
+
+
+def celery_peer(bench: Bench, count: int) -> Run:
+    """One Celery task per delivery on the local Redis, publish time included."""
+    peer.flush()
+    worker = peer.PeerWorker(concurrency=CONCURRENCY)
+    try:
+        with ReceiverProcess(healthy=HOSTS) as receiver:
+            worker.wait_ready()
+            published = peer.enqueue(receiver.urls(), count)
+            stats = receiver.wait_distinct(count, bench.sizes.timeout(count) * 2)
+    finally:
+        worker.stop()
+        peer.flush()
+    run = Run(
+        "throughput", "celery peer", "-", count, stats["healthy_distinct"], stats["duplicates"]
+    )
+    run.figures["deliveries_per_s"] = rate(count, min(published.values()), stats["last_new_at"])
+    return bench.report.add(run)
+
+
+def _deliver(
+    bench: Bench, deployment: Deployment, receiver: ReceiverProcess, count: int
+) -> tuple[dict[str, Any], float]:
+    """Publish `count` deliveries in batches; receiver stats and the first publish time."""
+    events = count // HOSTS
+    publisher = Publisher(deployment)
+    asyncio.run(publisher.batches(range(events), bench.sizes.batch_events))
+    stats = deployment.wait_delivered(receiver, events * HOSTS, bench.sizes.timeout(count))
+    return stats, min(publisher.published.values())
+
+
+def hookyard(bench: Bench, dialect: str, count: int, scenario: str = "throughput") -> Run:
+    """`hookyard serve`: publish and deliver `count` at once; peak RSS of the process."""
+    place = bench.place(f"{scenario}-{dialect}-{count}")
+    with (
+        databases.fresh(dialect, place) as url,
+        ReceiverProcess(healthy=HOSTS) as receiver,
+        Deployment.start(url, place) as deployment,
+    ):
+        provision(deployment, receiver.urls(), HOSTS)
+        sampler = procs.RssSampler(deployment.worker_pids)
+        try:
+            stats, first = _deliver(bench, deployment, receiver, count)
+        finally:
+            peaks = sampler.stop()
+    expected = count // HOSTS * HOSTS
+    run = Run(
+        scenario, "hookyard", dialect, expected, stats["healthy_distinct"], stats["duplicates"]
+    )
+    run.figures["deliveries_per_s"] = rate(expected, first, stats["last_new_at"])
+    run.figures["peak_rss_mb"] = max(peaks.values())
+    return bench.report.add(run)
+
+
+def worker_memory(bench: Bench, dialect: str, count: int) -> Run:
+    """Peak RSS of one `hookyard worker` (PostgreSQL) or `hookyard serve` (SQLite)."""
+    if dialect == "sqlite":
+        return hookyard(bench, dialect, count, scenario=f"memory {count}")
+    place = bench.place(f"memory-{dialect}-{count}")
+    with (
+        databases.fresh(dialect, place) as url,
+        ReceiverProcess(healthy=HOSTS) as receiver,
+        Deployment.start(url, place, split=True, workers=1) as deployment,
+    ):
+        provision(deployment, receiver.urls(), HOSTS)
+        sampler = procs.RssSampler(deployment.worker_pids)
+        try:
+            stats, first = _deliver(bench, deployment, receiver, count)
+        finally:
+            peaks = sampler.stop()
+    expected = count // HOSTS * HOSTS
+    run = Run(
+        f"memory {count}",
+        "hookyard worker",
+        dialect,
+        expected,
+        stats["healthy_distinct"],
+        stats["duplicates"],
+    )
+    run.figures["deliveries_per_s"] = rate(expected, first, stats["last_new_at"])
+    run.figures["peak_rss_mb"] = max(peaks.values())
+    return bench.report.add(run)
+
+
+def scale_out(bench: Bench, workers: int, count: int) -> Run:
+    """A backlog of `count` on PostgreSQL, then `workers` worker processes drain it."""
+    place = bench.place(f"scale-{workers}")
+    events = count // HOSTS
+    with (
+        databases.fresh("postgres", place) as url,
+        ReceiverProcess(healthy=HOSTS) as receiver,
+        Deployment.start(url, place, split=True) as deployment,
+    ):
+        provision(deployment, receiver.urls(), HOSTS)
+        asyncio.run(Publisher(deployment).batches(range(events), bench.sizes.batch_events))
+        started = time.time()
+        for _ in range(workers):
+            deployment.add_worker()
+        stats = deployment.wait_delivered(receiver, events * HOSTS, bench.sizes.timeout(count))
+        receipts = receiver.first_receipts(place)
+    first = min((at for at, _, _ in receipts.values()), default=started)
+    run = Run(
+        "scale-out",
+        f"hookyard x{workers}",
+        "postgres",
+        events * HOSTS,
+        stats["healthy_distinct"],
+        stats["duplicates"],
+    )
+    run.figures["deliveries_per_s"] = rate(events * HOSTS, first, stats["last_new_at"])
+    run.figures["startup_s"] = first - started
+    return bench.report.add(run)

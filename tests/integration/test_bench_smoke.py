@@ -1,0 +1,57 @@
+"""The benchmark suite at tiny size: every published delivery arrives, none is missing.
+
+No timing is asserted here; speed is measured by `make bench` (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import requests
+from benchmarks import throughput
+from benchmarks.bench import SMOKE, Bench
+from benchmarks.receiver import ReceiverProcess
+
+pytestmark = pytest.mark.slow
+
+
+def test_receiver_counts_distinct_ids_and_duplicates(tmp_path: Path) -> None:
+    with ReceiverProcess(healthy=2) as receiver:
+        first, second = receiver.urls()
+        for url, msg_id in ((first, "msg_a"), (second, "msg_b"), (first, "msg_a")):
+            body = b'{"data": {"projectId": "00000000-0000-4000-8000-000000000007"}}'
+            answer = requests.post(url, data=body, headers={"webhook-id": msg_id}, timeout=5)
+            assert answer.status_code == 200
+        stats = receiver.stats()
+        receipts = receiver.first_receipts(tmp_path)
+    assert (stats["requests"], stats["distinct"], stats["duplicates"]) == (3, 2, 1)
+    assert {tag for _, tag, _ in receipts.values()} == {"00000000-0000-4000-8000-000000000007"}
+
+
+def test_receiver_echoes_a_challenge() -> None:
+    with ReceiverProcess() as receiver:
+        answer = requests.get(receiver.urls()[0] + "?challenge=abc123", timeout=5)
+    assert (answer.status_code, answer.text) == (200, "abc123")
+
+
+def test_blackhole_accepts_and_never_answers() -> None:
+    with ReceiverProcess(healthy=0, blackhole=1) as receiver:
+        with socket.create_connection(("127.0.0.1", receiver.blackhole[0]), timeout=5) as sock:
+            sock.sendall(
+                b"POST /hook HTTP/1.1\r\nHost: x\r\nwebhook-id: m1\r\nContent-Length: 2\r\n\r\n{}"
+            )
+            sock.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                sock.recv(1)
+        stats = receiver.stats()
+    assert (stats["requests"], stats["healthy_distinct"]) == (1, 0)
+
+
+def test_ceiling_and_celery_peer_deliver_every_post(tmp_path: Path) -> None:
+    bench = Bench(SMOKE, tmp_path, ("sqlite",))
+    runs = [throughput.ceiling(bench, 200), throughput.celery_peer(bench, 40)]
+    for run in runs:
+        assert (run.expected, run.missing) == (run.received, 0), run
+        assert run.figures["deliveries_per_s"] > 0
