@@ -5,7 +5,8 @@ Run by `tests/security/test_ssrf_matrix.py` as
 interface besides `lo`. Inside, it starts the namespace's DNS server on 127.0.0.1:53, a catch-all
 receiver on every address of `lo` (port 8080), two receivers for the pinning test (127.0.0.1 and
 127.0.0.2, port 8081), then sends every case through the real guarded aiohttp session, as the
-challenge (GET ?challenge=) and as a delivery (POST), and reports what happened and what arrived.
+challenge (GET ?challenge=) and as a delivery (a POST by the real `delivery.sender.Sender`), and
+reports what happened and what arrived.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from hookyard import errors
+from hookyard import errors, models
 from hookyard.callback_url import validate_callback_url
-from hookyard.delivery import http
+from hookyard.delivery import http, sender
 from hookyard.delivery.netguard import Guard
 from tests.security import dns, netns
 from tests.security.ssrf_cases import (
@@ -42,6 +43,7 @@ REDIRECTS = {
     "/redirect/dns": f"http://private.test:{RECEIVER_PORT}/landed/dns",
 }
 TIMEOUT = aiohttp.ClientTimeout(total=5)
+SECRET = ("c2VjcmV0LWtleS1mb3ItdGhlLXNzcmYtcHJvYmUtMzI=",)
 
 
 class Recorder:
@@ -86,7 +88,16 @@ async def outcome(call: Awaitable[aiohttp.ClientResponse]) -> dict[str, Any]:
         return {"status": response.status}
 
 
+async def delivered(sending: sender.Sender, url: str) -> dict[str, Any]:
+    """One try through the real delivery sender, reported like `outcome`."""
+    result = await sending.send(sender.Request("dlv_probe", url, b'{"eventType": "Probe"}', SECRET))
+    if result.outcome is models.Outcome.ADDRESS_NOT_ALLOWED:
+        return {"refused": result.error}
+    return {"outcome": str(result.outcome), "status": result.status_code, "error": result.error}
+
+
 async def run_cases(session: aiohttp.ClientSession) -> dict[str, Any]:
+    sending = sender.Sender(session, timeout=5)
     results: dict[str, Any] = {}
     for case in CASES:
         try:
@@ -94,11 +105,10 @@ async def run_cases(session: aiohttp.ClientSession) -> dict[str, Any]:
         except errors.InvalidInput as exc:
             validated = exc.detail
         challenge = http.request(session, "GET", f"{case.url}?challenge=c{len(results)}")
-        delivery = http.request(session, "POST", case.url, data=b'{"eventType": "Probe"}')
         results[case.id] = {
             "validated": validated,
             "challenge": await outcome(challenge),
-            "delivery": await outcome(delivery),
+            "delivery": await delivered(sending, case.url),
         }
     return results
 
@@ -145,6 +155,7 @@ async def redirects(catch_all: Recorder) -> dict[str, Any]:
             results[path] = {
                 "request": await outcome(http.request(session, "POST", url, data=b"{}")),
                 "session_get": await outcome(session.get(url)),
+                "sender": await delivered(sender.Sender(session, timeout=5), url),
             }
     async with aiohttp.ClientSession(timeout=TIMEOUT) as plain:
         results["unguarded_follows"] = await outcome(

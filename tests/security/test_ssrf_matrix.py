@@ -1,10 +1,11 @@
 """The SSRF matrix, run by `probe.py` inside a private network namespace with only `lo` up.
 
 Every case goes through the real guarded aiohttp session twice, as the challenge (GET) and as a
-delivery (POST), against real listeners: `lo` in the namespace carries 10.0.0.5, 169.254.169.254,
-192.168.1.1, 100.64.0.1 and fd00::5, a receiver listens on all of them, and a real DNS server
-answers for the `.test` names. The controls prove the listeners answer when the operator allows
-them, so a refusal here is the guard's doing and a broken guard would show up as a hit.
+delivery (a POST by the real `delivery.sender.Sender`), against real listeners: `lo` in the
+namespace carries 10.0.0.5, 169.254.169.254, 192.168.1.1, 100.64.0.1 and fd00::5, a receiver
+listens on all of them, and a real DNS server answers for the `.test` names. The controls prove
+the listeners answer when the operator allows them, so a refusal here is the guard's doing and a
+broken guard would show up as a hit.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def test_a_redirect_to_a_private_address_is_not_followed(
     result = ssrf_results["redirects"][path]
     assert result["request"] == {"status": 302}
     assert "redirects are never followed" in result["session_get"]["refused"]
+    assert result["sender"]["outcome"] == "http_error"
+    assert result["sender"]["status"] == 302
+    assert "not followed" in result["sender"]["error"]
 
 
 def test_nothing_landed_behind_a_redirect(ssrf_results: dict[str, Any]) -> None:
