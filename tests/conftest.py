@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings
 
 from hookyard.cli import runtime as runtimes
 from hookyard.config import Settings
@@ -14,6 +15,10 @@ from hookyard.store import Store
 from tests import pgcheck
 from tests.support import databases
 from tests.support.receiver import Receiver
+
+# No timing assertions in tests: a loaded 2-core machine must not fail a property by its speed.
+settings.register_profile("hookyard", deadline=None)
+settings.load_profile("hookyard")
 
 DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
