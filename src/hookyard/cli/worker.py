@@ -1,0 +1,74 @@
+"""`hookyard worker`: deliver queued deliveries until SIGTERM or SIGINT, then stop gracefully.
+
+`delivery_worker` wires a worker (guarded session, sender, retry policy) for `hookyard serve` too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import typer
+
+from hookyard.cli import logs, options
+from hookyard.config import Settings
+from hookyard.delivery import http, netguard
+from hookyard.delivery.sender import Sender
+from hookyard.delivery.worker import Worker, WorkerConfig, policy_from_settings
+from hookyard.store import Store, migrate
+
+log = logging.getLogger("hookyard.worker")
+
+
+@asynccontextmanager
+async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asyncio.Event]:
+    """Run a worker on `store` while the block runs; set the yielded event to stop it early."""
+    guard = netguard.Guard.from_settings(settings)
+    for warning in guard.warnings():
+        log.warning(warning)
+    config = WorkerConfig.from_settings(settings)
+    stop = asyncio.Event()
+    async with http.client_session(guard, limit=config.global_concurrency) as session:
+        sender = Sender(session, timeout=settings.delivery_timeout_seconds)
+        worker = Worker(store, sender, policy_from_settings(settings), config)
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            yield stop
+        finally:
+            stop.set()
+            await task
+
+
+async def _work(settings: Settings) -> None:
+    store = Store(settings.database_url, pool_size=4)
+    try:
+        async with delivery_worker(settings, store) as stop:
+            loop = asyncio.get_running_loop()
+            for number in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(number, stop.set)
+            log.info("worker started (database %s)", options.safe_url(settings.database_url))
+            await stop.wait()
+            log.info("stopping: finishing tries in flight")
+    finally:
+        await store.close()
+    log.info("worker stopped")
+
+
+def worker() -> None:
+    """Deliver queued events to their callbacks until SIGTERM (any number may share PostgreSQL)."""
+    logs.configure()
+    settings = options.settings()
+    migrate.upgrade_sync(settings.database_url)
+    try:
+        import uvloop
+
+        uvloop.run(_work(settings))
+    except ImportError:  # pragma: no cover - uvloop is a pinned dependency
+        asyncio.run(_work(settings))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(worker)
