@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from hookyard import __version__
 from hookyard.api import limits, problems
 from hookyard.api.context import AppContext
-from hookyard.api.routes import business_units, identity
+from hookyard.api.routes import business_units, deliveries, events, identity
 
 DESCRIPTION = (
     "Hookyard speaks the HCSS Webhooks API: tokens, business units, webhook subscriptions "
@@ -28,6 +28,8 @@ def create_app(context: AppContext) -> FastAPI:
     )
     app.include_router(identity.router)
     app.include_router(business_units.router)
+    app.include_router(events.router)
+    app.include_router(deliveries.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -1,0 +1,74 @@
+"""Product events in (spec section 4): `POST /events/api/v1/{product}` and its batch form.
+
+The 202 comes only after the event and every delivery it fans out to are committed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Request
+
+from hookyard import models
+from hookyard.api.auth import require_scope
+from hookyard.api.context import context
+from hookyard.services import identity
+from hookyard.services.events import EventService
+
+router = APIRouter(tags=["Events"])
+Publisher = Annotated[models.Principal, Depends(require_scope(identity.EVENTS_PUBLISH))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retrying with the same key returns the first event instead of a second one.",
+    ),
+]
+
+
+def _service(request: Request) -> EventService:
+    ctx = context(request)
+    return EventService(
+        ctx.store,
+        ctx.catalog,
+        public_base_url=ctx.settings.public_base_url,
+        max_batch_events=ctx.settings.max_batch_events,
+    )
+
+
+@router.post(
+    "/events/api/v1/{product}",
+    status_code=202,
+    operation_id="Events_Publish",
+    summary="Publish one product event",
+)
+async def publish(
+    request: Request,
+    product: str,
+    caller: Publisher,
+    event: Annotated[dict[str, Any], Body(description='{"eventType", "companyId", ...fields}')],
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, str]:
+    published = await _service(request).publish(
+        product, event, publisher_id=caller.client_id, idempotency_key=idempotency_key
+    )
+    return {"eventId": published.event_id}
+
+
+@router.post(
+    "/events/api/v1/{product}/batch",
+    status_code=202,
+    operation_id="Events_PublishBatch",
+    summary="Publish up to 1000 product events at once (all or none)",
+)
+async def publish_batch(
+    request: Request,
+    product: str,
+    caller: Publisher,
+    events: Annotated[list[Any], Body(description="A list of events")],
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, list[str]]:
+    published = await _service(request).publish_many(
+        product, events, publisher_id=caller.client_id, idempotency_key=idempotency_key
+    )
+    return {"eventIds": [p.event_id for p in published]}
