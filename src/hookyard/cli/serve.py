@@ -1,17 +1,20 @@
-"""`hookyard serve`: the API (and, once the engine is wired, the worker) in one process."""
+"""`hookyard serve`: the API and a delivery worker in one process."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
-from hookyard.cli import logs, options, runtime
+from hookyard.cli import logs, options, runtime, worker
 from hookyard.config import Settings
 from hookyard.delivery import netguard
-from hookyard.store import migrate
+from hookyard.store import Store, migrate
 
 log = logging.getLogger("hookyard.serve")
 
@@ -24,10 +27,23 @@ def warn_about_network_allowances(settings: Settings) -> None:
         log.info("plain http:// callback URLs are accepted (HOOKYARD_REQUIRE_HTTPS=false)")
 
 
+def with_worker(app: FastAPI, settings: Settings, store: Store) -> FastAPI:
+    """Run a delivery worker for the app's lifetime; it stops before the store closes."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
+        async with inner(running), worker.delivery_worker(settings, store):
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
 async def _serve(settings: Settings, host: str, port: int) -> None:
     wired = runtime.build(settings)
     config = uvicorn.Config(
-        wired.app(),
+        with_worker(wired.app(), settings, wired.store),
         host=host,
         port=port,
         loop="none",
@@ -43,7 +59,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
 ) -> None:
-    """Migrate the database, then serve the API on HOST:PORT."""
+    """Migrate the database, then serve the API on HOST:PORT and deliver events."""
     logs.configure()
     settings = options.settings()
     warn_about_network_allowances(settings)

@@ -1,0 +1,73 @@
+"""`hookyard serve` as a real process: a published event is delivered by its built-in worker."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+import standardwebhooks
+
+from hookyard import signing
+from hookyard.cli.runtime import Runtime
+from tests.support import processes, tenancy
+from tests.support.receiver import Receiver
+from tests.support.tenants import make_tenant
+
+pytestmark = pytest.mark.slow
+
+
+async def test_serve_accepts_an_event_and_delivers_it(
+    runtime: Runtime, database_url: str, receiver: Receiver, tmp_path: Path
+) -> None:
+    tenant = await make_tenant(runtime)
+    secret = signing.generate_secret()
+    owner = tenancy.Tenant(tenant.company.id, tenant.client_id)
+    unit = tenant.units[0].id
+    await tenancy.subscribe(
+        runtime.store,
+        owner,
+        "precon",
+        "ProjectCreated",
+        receiver.url(),
+        partition=unit,
+        secret=secret,
+    )
+    port = processes.free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "HOOKYARD_DATABASE_URL": database_url,
+        "HOOKYARD_DATA_DIR": str(runtime.settings.data_dir),
+        "HOOKYARD_ALLOW_PRIVATE_CALLBACKS": "true",
+        "HOOKYARD_PUBLIC_BASE_URL": base,
+    }
+    args = [*processes.HOOKYARD, "serve", "--port", str(port)]
+    with processes.running(args, tmp_path, env) as server:
+        await server.wait_until_answering(f"{base}/healthz")
+        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": tenant.client_id,
+                "client_secret": tenant.secret,
+                "scope": "events:publish",
+            }
+            issued = await client.post("/identity/connect/token", data=form)
+            headers = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+            event = {
+                "eventType": "ProjectCreated",
+                "companyId": tenant.company.id,
+                "businessUnitId": unit,
+                "projectId": "p-1",
+            }
+            accepted = await client.post("/events/api/v1/precon", json=event, headers=headers)
+            assert accepted.status_code == 202, accepted.text
+        await receiver.wait_for(lambda: len(receiver.posts()) == 1, timeout=30, what="the delivery")
+        # uvicorn re-raises the SIGTERM it caught once shutdown is complete
+        assert server.stop(signal.SIGTERM) in (0, -signal.SIGTERM), server.errors
+        assert "Application shutdown complete" in server.errors
+    (got,) = receiver.posts()
+    standardwebhooks.Webhook(secret).verify(got.body, got.headers)
+    assert (
+        f'"entityUrl":"{base}/precon/api/v1/businessUnits/{unit}/Projects/p-1"'.encode() in got.body
+    )
