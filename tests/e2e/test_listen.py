@@ -1,5 +1,6 @@
 """`hookyard listen` as a real subprocess on 127.0.0.1: challenge, verification, output,
-forwarding, forced status, clean exit on SIGTERM and Ctrl-C."""
+forwarding, forced status, clean exit on SIGTERM and Ctrl-C; and the real delivery engine
+retrying a forced 500 from it until the record is Stopped."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from typer.testing import CliRunner
 
 from hookyard import signing
 from hookyard.cli import main
-from tests.support import processes
-from tests.support.receiver import Behaviour, Receiver
+from hookyard.store import Store
+from tests.support import engine, processes, tenancy
+from tests.support.receiver import Behaviour, Receiver, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -183,3 +185,41 @@ async def test_respond_forces_the_status_of_events_but_not_of_challenges(
         assert listener.stop(signal.SIGINT) == 0
     assert "stopped" in listener.output
     assert "Traceback" not in listener.errors
+
+
+# Hookyard's own delivery engine against `hookyard listen`.
+
+
+async def test_the_engine_signs_what_listen_verifies_and_a_forced_500_stops_the_record(
+    store: Store, tmp_path: Path
+) -> None:
+    tenant = await tenancy.add_tenant(store)
+    secret = signing.generate_secret()
+    port = processes.free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    args = listen_args(port, "--secret", secret, "--respond", "500")
+    with processes.running(args, tmp_path) as listener:
+        await listener.wait_until_answering(url)
+        record = await tenancy.subscribe(
+            store, tenant, "setups", "EmployeeCreated", url, secret=secret
+        )
+        event = {"eventType": "EmployeeCreated", "companyId": tenant.company_id}
+        async with engine.running_worker(store):
+            await engine.events(store).publish(
+                "setups", event | {"businessUnitId": "bu-1", "id": "emp-1"}, publisher_id="pub"
+            )
+
+            async def stopped() -> bool:
+                return (await tenancy.subscription_status(store, record))[0] == "Stopped"
+
+            await engine.eventually(stopped, what="the record Stopped after five 500s")
+        await wait_until(
+            lambda: listener.output.count("POST /hook -> 500") >= 5, what="five tries printed"
+        )
+        assert listener.stop() == 0
+    tries = [line for line in listener.output.splitlines() if "POST /hook -> 500" in line]
+    assert len(tries) == 5
+    assert all("EmployeeCreated" in line for line in tries)
+    assert listener.output.count("signature   verified") == 5
+    ids = {line.split()[-1] for line in listener.output.splitlines() if "webhook-id" in line}
+    assert len(ids) == 1
