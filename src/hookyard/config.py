@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     token_ttl_seconds: int = Field(3600, ge=60, le=86400)
+    token_failures_per_client: int = Field(10, ge=1)
+    token_failures_per_address: int = Field(30, ge=1)
+    token_failure_window_seconds: float = Field(300.0, gt=0)
 
     allow_private_callbacks: bool = False
     allowed_callback_networks: list[str] = Field(default_factory=list)

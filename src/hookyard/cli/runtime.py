@@ -17,6 +17,7 @@ from hookyard.services import identity
 from hookyard.services.credentials import Credentials
 from hookyard.services.identity import Identity
 from hookyard.services.keys import KeyRing
+from hookyard.services.throttle import FailureThrottle, Limit
 from hookyard.store import Store
 
 
@@ -68,6 +69,15 @@ class Runtime:
         await self.store.close()
 
 
+def token_throttle(settings: Settings) -> FailureThrottle:
+    """The token endpoint's limits on failed client authentications."""
+    window = settings.token_failure_window_seconds
+    return FailureThrottle(
+        per_client=Limit(settings.token_failures_per_client, window),
+        per_address=Limit(settings.token_failures_per_address, window),
+    )
+
+
 def build(settings: Settings) -> Runtime:
     """Wire a runtime for `settings` (the database must already be migrated)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +90,11 @@ def build(settings: Settings) -> Runtime:
         store=store,
         keys=keys,
         identity=Identity(
-            store, keys, issuer=issuer(settings), ttl_seconds=settings.token_ttl_seconds
+            store,
+            keys,
+            issuer=issuer(settings),
+            ttl_seconds=settings.token_ttl_seconds,
+            throttle=token_throttle(settings),
         ),
         credentials=Credentials(store, known_scopes(catalog)),
     )

@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from hookyard import clock, errors, ids, models
 from hookyard.services.keys import ALGORITHM, KeyRing
+from hookyard.services.throttle import FailureThrottle
 from hookyard.store import Store
 
 CLIENT_CREDENTIALS = "client_credentials"
@@ -57,19 +58,35 @@ def _verify_hash(secret_hash: str, secret: str) -> bool:
 class Identity:
     """Grants tokens to clients and turns tokens back into principals."""
 
-    def __init__(self, store: Store, keys: KeyRing, *, issuer: str, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        keys: KeyRing,
+        *,
+        issuer: str,
+        ttl_seconds: int,
+        throttle: FailureThrottle | None = None,
+    ) -> None:
         self._store = store
         self._keys = keys
         self.issuer = issuer
         self._ttl = ttl_seconds
         self._decoy_hash = hash_secret(new_secret())
+        self._throttle = throttle or FailureThrottle()
 
     # granting
 
     async def grant(
-        self, form: Mapping[str, str], basic: tuple[str, str] | None = None
+        self,
+        form: Mapping[str, str],
+        basic: tuple[str, str] | None = None,
+        source: str | None = None,
     ) -> TokenResponse:
-        """Answer a token request (RFC 6749 §4.4, plus the HCSS partner `company` grant)."""
+        """Answer a token request (RFC 6749 §4.4, plus the HCSS partner `company` grant).
+
+        `source` is the caller's address: failed authentications are throttled per client id and
+        per source address (RateLimited, 429 with Retry-After).
+        """
         grant_type = form.get("grant_type", "")
         if not grant_type:
             raise errors.InvalidRequest("grant_type is required: use client_credentials.")
@@ -77,7 +94,7 @@ class Identity:
             raise errors.UnsupportedGrantType(
                 f"grant_type {grant_type!r} is not supported: use client_credentials or company."
             )
-        client = await self._authenticate_client(form, basic)
+        client = await self._authenticate_client(form, basic, source)
         scopes = self._granted_scopes(client, form.get("scope", ""))
         company_id: str | None = client.company_id
         units = client.business_units
@@ -86,15 +103,17 @@ class Identity:
         return self._issue(client, company_id, units, scopes)
 
     async def _authenticate_client(
-        self, form: Mapping[str, str], basic: tuple[str, str] | None
+        self, form: Mapping[str, str], basic: tuple[str, str] | None, source: str | None
     ) -> models.Client:
         client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
         if not client_id or not secret:
             raise errors.InvalidRequest("client_id and client_secret are required.")
+        self._throttle.check(client_id, source)
         client = await self._store.tenants.client(client_id)
         stored = client.secret_hash if client else self._decoy_hash
         matches = await asyncio.to_thread(_verify_hash, stored, secret)
         if client is None or not matches or client.revoked_at is not None:
+            self._throttle.failed(client_id, source)
             raise errors.InvalidClient(_BAD_CLIENT)
         return client
 

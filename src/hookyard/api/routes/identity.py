@@ -68,7 +68,8 @@ async def _form(request: Request) -> dict[str, str]:
 )
 async def token(request: Request) -> JSONResponse:
     """Client credentials (or, for partners, `grant_type=company` with `CompanyId`)."""
-    granted = await context(request).identity.grant(await _form(request), _basic(request))
+    source = request.client.host if request.client else None
+    granted = await context(request).identity.grant(await _form(request), _basic(request), source)
     body = {
         "access_token": granted.access_token,
         "token_type": granted.token_type,
