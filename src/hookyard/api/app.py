@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hookyard import __version__
-from hookyard.api import limits, problems
+from hookyard.api import limits, openapi, problems
 from hookyard.api.context import AppContext
 from hookyard.api.routes import business_units, deliveries, events, identity
 
@@ -30,6 +30,8 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(business_units.router)
     app.include_router(events.router)
     app.include_router(deliveries.router)
+
+    openapi.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

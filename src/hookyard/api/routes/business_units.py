@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from hookyard import clock, errors, models
 from hookyard.api.auth import company_of, require_scope
@@ -16,6 +17,32 @@ from hookyard.api.context import context
 
 router = APIRouter()
 PAGE_SIZE = 100
+
+
+class PreConBusinessUnit(BaseModel):
+    id: str
+    code: str
+    description: str
+    dateCreated: str
+
+
+class PreConBusinessUnitPage(BaseModel):
+    results: list[PreConBusinessUnit]
+    nextPageToken: str | None
+    hasNextPage: bool
+
+
+class HeavyJobBusinessUnit(BaseModel):
+    id: str
+    credentialsId: str
+    code: str
+    description: str
+
+
+class SetupsBusinessUnit(BaseModel):
+    id: str
+    code: str
+    description: str
 
 
 def _only(caller: models.Principal) -> tuple[str, ...] | None:
@@ -54,6 +81,7 @@ async def _units(
     tags=["HeavyBid Pre-Construction"],
     operation_id="PreCon_GetBusinessUnits",
     summary="List business units",
+    response_model=PreConBusinessUnitPage,
 )
 async def precon_business_units(
     request: Request,
@@ -83,6 +111,7 @@ async def precon_business_units(
     tags=["HeavyJob"],
     operation_id="HeavyJob_GetBusinessUnits",
     summary="List business units",
+    response_model=list[HeavyJobBusinessUnit],
 )
 async def heavyjob_business_units(
     request: Request,
@@ -105,6 +134,7 @@ async def heavyjob_business_units(
     tags=["Setups"],
     operation_id="Setups_GetBusinessUnits",
     summary="List business units",
+    response_model=list[SetupsBusinessUnit],
 )
 async def setups_business_units(
     request: Request,
