@@ -10,7 +10,7 @@ PORT ?= 8000
 CODE := src tests $(wildcard benchmarks examples)
 export HOOKYARD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test check lint typecheck imports pytest security netns-clean bench bench-smoke soak clean format
+.PHONY: install run test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak clean format
 
 install: $(STAMP)
 
@@ -52,6 +52,9 @@ security: install
 # Remove network namespaces left by test runs that were killed (their process is gone).
 netns-clean: install
 	$(BIN)/python -m tests.security.netns
+
+fuzz: install
+	HOOKYARD_FUZZ_EXAMPLES=$${HOOKYARD_FUZZ_EXAMPLES:-200} $(BIN)/pytest -p no:xdist tests/contract/test_schemathesis.py
 
 bench: install
 	$(BIN)/python -m benchmarks
