@@ -22,6 +22,10 @@ CHANNEL = "hookyard_deliveries"
 Callback = Callable[[], None]
 Closer = Callable[[], Awaitable[None]]
 
+# Per database URL, so that every Store of one database in this process (the server's, and the
+# one `hookyard.publish` opens) wakes the same workers.
+_local: dict[str, list[Callback]] = {}
+
 
 class Wakeup:
     """The listeners of one store."""
@@ -29,7 +33,7 @@ class Wakeup:
     def __init__(self, url: str, dialect: str) -> None:
         self._url = url
         self._dialect = dialect
-        self._callbacks: list[Callback] = []
+        self._callbacks = _local.setdefault(url, [])
 
     def subscribe(self, callback: Callback) -> Callable[[], None]:
         """Call `callback` (no arguments, non-blocking) on every wake-up; returns an unsubscribe."""
