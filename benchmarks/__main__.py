@@ -143,6 +143,7 @@ def main() -> int:
         for name in chosen:
             RUNNERS[name](bench)
     finally:
+        databases.finish_drops()
         bench.report.write(args.json)
         report.show(bench.report)
         print(f"results: {args.json}" + (f"; logs: {scratch}" if args.keep else ""))

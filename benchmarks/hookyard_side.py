@@ -30,7 +30,8 @@ from benchmarks.receiver import ReceiverProcess
 from hookyard import clock, ids, models
 from hookyard.store import Store, schema
 
-HOOKYARD = str(Path(sys.executable).with_name("hookyard"))
+HOOKYARD = os.environ.get("BENCH_HOOKYARD", str(Path(sys.executable).with_name("hookyard")))
+PUBLISH = os.environ.get("BENCH_PUBLISH", "http")
 RECORD_CHUNK = 1000
 
 
@@ -50,7 +51,7 @@ class Deployment:
     scratch: Path
     env: dict[str, str]
     port: int
-    api: procs.Child
+    api: procs.Child | None
     workers: list[procs.Child] = field(default_factory=list)
     tenant: Tenant | None = None
     token: str = ""
@@ -62,7 +63,12 @@ class Deployment:
     @property
     def worker_pids(self) -> list[int]:
         """The processes that deliver (the serve process in single-process mode)."""
-        return [w.pid for w in self.workers] or [self.api.pid]
+        pids = [w.pid for w in self.workers]
+        return pids if pids or self.api is None else [self.api.pid]
+
+    @property
+    def children(self) -> list[procs.Child]:
+        return [child for child in (self.api, *self.workers) if child is not None]
 
     @classmethod
     def start(
@@ -74,16 +80,17 @@ class Deployment:
         workers: int = 0,
         extra: dict[str, str] | None = None,
     ) -> Deployment:
-        """One `hookyard serve`, or (`split`) `hookyard api` and `workers` worker processes."""
+        """One `hookyard serve` (API and worker), or (`split`) `workers` `hookyard worker`
+        processes and no API: events then go in through the in-process publish path."""
         scratch.mkdir(parents=True, exist_ok=True)
         port = procs.free_port()
         env = environment(database_url, scratch, port, extra or {})
-        _cli(env, "migrate")
-        command = "api" if split else "serve"
-        api = procs.Child(_serve_command(command, port), env, scratch / f"{command}.log")
-        deployment = cls(database_url, scratch, env, port, api)
+        tenant = make_tenant(env)
+        api = None if split else procs.Child(_serve_command(port), env, scratch / "serve.log")
+        deployment = cls(database_url, scratch, env, port, api, tenant=tenant)
         try:
-            deployment.wait_up()
+            if api is not None:
+                deployment.wait_up()
             for _ in range(workers):
                 deployment.add_worker()
         except BaseException:
@@ -98,9 +105,12 @@ class Deployment:
         return worker
 
     def wait_up(self, timeout: float = 60.0) -> None:
+        api = self.api
+        assert api is not None
+
         def up() -> bool:
-            if not self.api.alive():
-                raise RuntimeError(f"hookyard exited at start:\n{self.api.tail()}")
+            if not api.alive():
+                raise RuntimeError(f"hookyard exited at start:\n{api.tail()}")
             try:
                 return requests.get(f"{self.base_url}/openapi.json", timeout=2).status_code == 200
             except requests.RequestException:
@@ -109,11 +119,11 @@ class Deployment:
         procs.wait_until(up, timeout, f"hookyard to answer on port {self.port}", step=0.1)
 
     def stop(self) -> None:
-        for child in [*self.workers, self.api]:
+        for child in reversed(self.children):
             child.stop()
 
     def check_alive(self) -> None:
-        for child in [self.api, *self.workers]:
+        for child in self.children:
             if not child.alive():
                 raise RuntimeError(f"a hookyard process exited:\n{child.tail()}")
 
@@ -151,32 +161,24 @@ def environment(
     return env
 
 
-def _serve_command(command: str, port: int) -> list[str]:
-    return [HOOKYARD, command, "--host", "127.0.0.1", "--port", str(port)]
-
-
-def _cli(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [HOOKYARD, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"hookyard {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
-def _cli_json(env: dict[str, str], *args: str) -> dict[str, str]:
-    value: dict[str, str] = json.loads(_cli(env, *args, "--json"))
-    return value
+def _serve_command(port: int) -> list[str]:
+    return [HOOKYARD, "serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
 def make_tenant(env: dict[str, str]) -> Tenant:
-    """A company, a business unit and a client with `precon:read events:publish`, via the CLI."""
-    company = _cli_json(env, "companies", "create", f"Bench {ids.ulid()}")["id"]
-    unit = _cli_json(env, "business-units", "create", "--company", company, "--code", "BENCH")["id"]
-    client = _cli_json(
-        env, "clients", "create", "--company", company, "--scopes", "precon:read events:publish"
+    """A company, a business unit and a client with `precon:read events:publish`, made by the
+    CLI commands (`benchmarks.tenant_cli`, which also migrates the database)."""
+    python = str(Path(HOOKYARD).with_name("python"))
+    command = [python, "-m", "benchmarks.tenant_cli", f"Bench {ids.ulid()}"]
+    result = subprocess.run(
+        command, env=env, cwd=procs.ROOT, capture_output=True, text=True, timeout=120, check=False
     )
-    return Tenant(company, unit, client["client_id"], client["client_secret"])
+    if result.returncode != 0:
+        raise RuntimeError(f"making the tenant failed:\n{result.stdout}{result.stderr}")
+    made = json.loads(result.stdout.strip().splitlines()[-1])
+    return Tenant(
+        made["company_id"], made["business_unit_id"], made["client_id"], made["client_secret"]
+    )
 
 
 async def _insert_records(
@@ -237,10 +239,10 @@ def fetch_token(deployment: Deployment) -> str:
 
 
 def provision(deployment: Deployment, urls: Sequence[str], records: int) -> None:
-    """Tenant (CLI), `records` subscription records over `urls`, and a publishing token."""
-    deployment.tenant = make_tenant(deployment.env)
+    """`records` subscription records over `urls` for the tenant, and a publishing token."""
     add_records(deployment, urls, records)
-    deployment.token = fetch_token(deployment)
+    if deployment.api is not None:
+        deployment.token = fetch_token(deployment)
 
 
 def event(deployment: Deployment, seq: int) -> dict[str, str]:
@@ -251,17 +253,48 @@ def event(deployment: Deployment, seq: int) -> dict[str, str]:
 
 
 class Publisher:
-    """POSTs events to a deployment and remembers when each was sent (wall clock)."""
+    """POSTs events to a deployment and remembers when each was sent (wall clock).
+
+    A deployment without an API process (or BENCH_PUBLISH=python) gets its events through
+    `EventService` in this process instead: the in-process publish path.
+    """
 
     def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
         self.published: dict[int, float] = {}
         self.accepted_at: dict[int, float] = {}
-        self.deliveries = 0
         self._url = f"{deployment.base_url}/events/api/v1/{payloads.PRODUCT}"
         self._headers = {"Authorization": f"Bearer {deployment.token}"}
+        self._service: Any = None
+        self._store: Store | None = None
 
     async def _post(self, session: aiohttp.ClientSession, url: str, body: object) -> object:
+        if PUBLISH == "python" or self.deployment.api is None:
+            return await self._in_process(body)
+        return await self._over_http(session, url, body)
+
+    async def _in_process(self, body: object) -> object:
+        from hookyard import catalog
+        from hookyard.services.events import EventService
+
+        if self._service is None:
+            self._store = Store(self.deployment.database_url)
+            base = self.deployment.base_url
+            self._service = EventService(self._store, catalog.load(), public_base_url=base)
+        assert self.deployment.tenant is not None
+        publisher_id = self.deployment.tenant.client_id
+        if isinstance(body, list):
+            return await self._service.publish_many(
+                payloads.PRODUCT, body, publisher_id=publisher_id
+            )
+        return await self._service.publish(payloads.PRODUCT, body, publisher_id=publisher_id)
+
+    async def close(self) -> None:
+        if self._store is not None:
+            await self._store.close()
+        self._service = self._store = None
+
+    async def _over_http(self, session: aiohttp.ClientSession, url: str, body: object) -> object:
         for attempt in range(5):
             async with session.post(url, json=body, headers=self._headers) as response:
                 text = await response.text()
@@ -290,7 +323,10 @@ class Publisher:
                     for seq in chunk:
                         self.accepted_at[seq] = done
 
-            await asyncio.gather(*(one(chunk) for chunk in chunks))
+            try:
+                await asyncio.gather(*(one(chunk) for chunk in chunks))
+            finally:
+                await self.close()
 
     async def steady(self, count: int, rate: float, first: int = 0) -> None:
         """`count` single-event publishes at `rate` per second, each in its own request."""
@@ -303,7 +339,10 @@ class Publisher:
                 if delay > 0:
                     await asyncio.sleep(delay)
                 tasks.append(asyncio.create_task(self._one(session, first + i)))
-            await asyncio.gather(*tasks)
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                await self.close()
 
     async def _one(self, session: aiohttp.ClientSession, seq: int) -> None:
         self.published[seq] = time.time()
