@@ -40,6 +40,7 @@ def _over_socket(url: str) -> str:
 
 @pytest.mark.netns
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize(
     "dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
