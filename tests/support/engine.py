@@ -31,10 +31,11 @@ async def running_worker(
     *,
     timeout: float = 2.0,
     policy: retry.Policy = FAST_RETRIES,
+    guard: netguard.Guard | None = None,
     **config: float,
 ) -> AsyncIterator[Worker]:
-    """A worker delivering from `store` until the block ends."""
-    guard = netguard.Guard.build(allow_private=True)
+    """A worker delivering from `store` until the block ends (loopback allowed unless `guard`)."""
+    guard = guard or netguard.Guard.build(allow_private=True)
     settings = replace(FAST, **config)  # type: ignore[arg-type]
     async with http.client_session(guard, limit=settings.global_concurrency) as session:
         worker = Worker(store, Sender(session, timeout=timeout), policy, settings)
