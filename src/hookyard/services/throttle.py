@@ -50,7 +50,7 @@ class _Window:
             return 0.0
         if len(times) < self.limit.failures:
             return 0.0
-        return times[0] + self.limit.window_seconds - now
+        return min(self.limit.window_seconds, times[0] + self.limit.window_seconds - now)
 
     def failed(self, key: str, now: float) -> None:
         times = self._failures.setdefault(key, deque(maxlen=self.limit.failures))
