@@ -49,7 +49,7 @@ class Process:
     async def wait_for_output(self, text: str, timeout: float = 20.0) -> None:
         await wait_until(lambda: text in self.output, timeout, f"{text!r} in the output")
 
-    async def wait_until_answering(self, url: str, timeout: float = 30.0) -> None:
+    async def wait_until_answering(self, url: str, timeout: float = 60.0) -> None:
         """Poll `url` until it answers any HTTP status; fail early if the process exits."""
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as session:
