@@ -5,11 +5,13 @@ Every setting is listed with its default in `docs/reference/config.md`.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("./.hookyard")
 
@@ -28,7 +30,7 @@ class Settings(BaseSettings):
     token_failure_window_seconds: float = Field(300.0, gt=0)
 
     allow_private_callbacks: bool = False
-    allowed_callback_networks: list[str] = Field(default_factory=list)
+    allowed_callback_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     require_https: bool = False
 
     challenge_timeout_seconds: float = Field(10.0, gt=0, le=60)
@@ -55,6 +57,17 @@ class Settings(BaseSettings):
     secret_overlap_hours: float = Field(24.0, ge=0)
     secret_key: str = ""
     catalog_file: Path | None = None
+
+    @field_validator("allowed_callback_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        """Take a JSON list, or CIDRs separated by commas or spaces."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in re.split(r"[,\s]+", text) if part]
+        return value
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.database_url:

@@ -6,6 +6,7 @@ connector enforces the guard on every connection, so no caller can forget it:
 - the host of every request, literal or name, goes through `Guard.resolve` exactly once; the
   connection is opened to the checked addresses only (pinned), never to a second DNS answer;
 - each address is checked again just before the socket connects;
+- with `HOOKYARD_REQUIRE_HTTPS`, plain http connections are refused too;
 - outbound proxies are refused (the guard must see the final address), and the session never
   reads proxy settings from the environment;
 - redirects are never followed: `request()` sends with `allow_redirects=False`, and a session
@@ -42,6 +43,12 @@ class GuardedConnector(aiohttp.TCPConnector):
     def __init__(self, guard: Guard, **kwargs: Any) -> None:
         super().__init__(use_dns_cache=False, **kwargs)
         self.guard = guard
+
+    async def _create_connection(
+        self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
+    ) -> ResponseHandler:
+        self.guard.check_scheme(req.url.scheme)
+        return await super()._create_connection(req, traces, timeout)
 
     async def _resolve_host(
         self, host: str, port: int, traces: Sequence[Trace] | None = None

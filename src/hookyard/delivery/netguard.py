@@ -193,6 +193,7 @@ class Guard:
     allow_private: bool = False
     allowed_networks: tuple[Network, ...] = ()
     lookup: Lookup = field(default=system_lookup, compare=False, repr=False)
+    require_https: bool = False
 
     @classmethod
     def build(
@@ -201,13 +202,29 @@ class Guard:
         allowed_networks: Sequence[str] = (),
         *,
         lookup: Lookup = system_lookup,
+        require_https: bool = False,
     ) -> Guard:
         """A guard from the operator's settings; InvalidInput names a malformed CIDR."""
-        return cls(allow_private, tuple(_parse_network(cidr) for cidr in allowed_networks), lookup)
+        networks = tuple(_parse_network(cidr) for cidr in allowed_networks)
+        return cls(allow_private, networks, lookup, require_https)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Guard:
-        return cls.build(settings.allow_private_callbacks, settings.allowed_callback_networks)
+        """The guard `HOOKYARD_ALLOW_PRIVATE_CALLBACKS`, `..._ALLOWED_CALLBACK_NETWORKS` and
+        `HOOKYARD_REQUIRE_HTTPS` describe."""
+        return cls.build(
+            settings.allow_private_callbacks,
+            settings.allowed_callback_networks,
+            require_https=settings.require_https,
+        )
+
+    def check_scheme(self, scheme: str) -> None:
+        """AddressNotAllowed for plain http when HOOKYARD_REQUIRE_HTTPS is on."""
+        if self.require_https and scheme.lower() not in ("https", "wss"):
+            raise errors.AddressNotAllowed(
+                f"address not allowed: this server only calls https:// callbacks "
+                f"(HOOKYARD_REQUIRE_HTTPS), not {scheme}://; use an https:// callback URL"
+            )
 
     def warnings(self) -> list[str]:
         """What `hookyard serve` logs at start: each way around the guard that is switched on."""
