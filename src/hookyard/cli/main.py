@@ -35,6 +35,7 @@ def migrate() -> None:
 
 
 app.command()(serve.serve)
+app.command()(serve.api)
 app.command()(listen.listen)
 app.command()(demo.demo)
 credentials.register(app)

@@ -8,7 +8,6 @@ from typing import Any, NoReturn
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
 
 from hookyard import errors
 from hookyard.config import Settings
@@ -24,6 +23,8 @@ def settings(**overrides: Any) -> Settings:
 
 def safe_url(url: str) -> str:
     """A database URL fit for printing: the password hidden."""
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 

@@ -1,4 +1,7 @@
-"""`hookyard serve`: the API and a delivery worker in one process."""
+"""`hookyard serve` (the API and a delivery worker in one process) and `hookyard api` (the API
+alone, beside any number of `hookyard worker` processes on one PostgreSQL).
+
+Heavy imports wait until a command runs, so `hookyard --help` and other commands start fast."""
 
 from __future__ import annotations
 
@@ -6,21 +9,25 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import typer
-import uvicorn
-from fastapi import FastAPI
 
-from hookyard.cli import logs, options, runtime, worker
+from hookyard.cli import logs, options
 from hookyard.config import Settings
-from hookyard.delivery import netguard
-from hookyard.store import Store, migrate
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from hookyard.store import Store
 
 log = logging.getLogger("hookyard.serve")
 
 
 def warn_about_network_allowances(settings: Settings) -> None:
     """Say loudly, at start, every way the SSRF guard has been loosened."""
+    from hookyard.delivery import netguard
+
     for warning in netguard.Guard.from_settings(settings).warnings():
         log.warning(warning)
     if not settings.require_https:
@@ -29,6 +36,8 @@ def warn_about_network_allowances(settings: Settings) -> None:
 
 def with_worker(app: FastAPI, settings: Settings, store: Store) -> FastAPI:
     """Run a delivery worker for the app's lifetime; it stops before the store closes."""
+    from hookyard.cli import worker
+
     inner = app.router.lifespan_context
 
     @asynccontextmanager
@@ -40,10 +49,15 @@ def with_worker(app: FastAPI, settings: Settings, store: Store) -> FastAPI:
     return app
 
 
-async def _serve(settings: Settings, host: str, port: int) -> None:
+async def _serve(settings: Settings, host: str, port: int, *, deliver: bool) -> None:
+    import uvicorn
+
+    from hookyard.cli import runtime
+
     wired = runtime.build(settings)
+    app = wired.app()
     config = uvicorn.Config(
-        with_worker(wired.app(), settings, wired.store),
+        with_worker(app, settings, wired.store) if deliver else app,
         host=host,
         port=port,
         loop="none",
@@ -55,21 +69,38 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
     await uvicorn.Server(config).serve()
 
 
-def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
-) -> None:
-    """Migrate the database, then serve the API on HOST:PORT and deliver events."""
+HOST = typer.Option("127.0.0.1", help="Address to listen on.")
+PORT = typer.Option(8000, help="Port to listen on.")
+
+
+def start(host: str, port: int, *, deliver: bool) -> None:
+    """Migrate, then serve until stopped (with a delivery worker when `deliver`)."""
+    from hookyard.store import migrate
+
     logs.configure()
     settings = options.settings()
     warn_about_network_allowances(settings)
     migrate.upgrade_sync(settings.database_url)
     log.info(
-        "serving on http://%s:%d (database %s)", host, port, options.safe_url(settings.database_url)
+        "serving on http://%s:%d (database %s, %s)",
+        host,
+        port,
+        options.safe_url(settings.database_url),
+        "with a delivery worker" if deliver else "API only",
     )
     try:
         import uvloop
 
-        uvloop.run(_serve(settings, host, port))
+        uvloop.run(_serve(settings, host, port, deliver=deliver))
     except ImportError:  # pragma: no cover - uvloop is a pinned dependency
-        asyncio.run(_serve(settings, host, port))
+        asyncio.run(_serve(settings, host, port, deliver=deliver))
+
+
+def serve(host: str = HOST, port: int = PORT) -> None:
+    """Migrate the database, then serve the API on HOST:PORT and deliver events."""
+    start(host, port, deliver=True)
+
+
+def api(host: str = HOST, port: int = PORT) -> None:
+    """Migrate the database, then serve the API only; run `hookyard worker` beside it."""
+    start(host, port, deliver=False)

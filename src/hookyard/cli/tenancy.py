@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from hookyard import errors
-from hookyard.cli import options, runtime
-from hookyard.store import migrate
+from hookyard.cli import options
+
+if TYPE_CHECKING:
+    from hookyard.cli.runtime import Runtime
 
 T = TypeVar("T")
 
 
-def run(use_case: Callable[[runtime.Runtime], Awaitable[T]]) -> T:
+def run(use_case: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run `use_case` against a migrated database; a HookyardError becomes a message and exit."""
+    from hookyard.cli import runtime
+    from hookyard.store import migrate
+
     settings = options.settings()
     migrate.upgrade_sync(settings.database_url)
 
