@@ -27,7 +27,7 @@ from typing import Any
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Histogram
 
-from hookyard import clock, retry
+from hookyard import clock, models, retry
 from hookyard.config import Settings
 from hookyard.delivery import sender as sending
 from hookyard.store import Store
@@ -36,7 +36,9 @@ from hookyard.store.deliveries import Claimed, Finished
 log = logging.getLogger("hookyard.delivery")
 ATTEMPTS = MetricCounter("hookyard_delivery_attempts", "Delivery tries by outcome", ["outcome"])
 LATENCY = Histogram("hookyard_delivery_seconds", "Duration of one delivery try")
+_COUNTERS = {outcome: ATTEMPTS.labels(outcome.value) for outcome in models.Outcome}
 FLUSH_MAX = 1000
+FLUSHERS = 4
 RECORD_TRIES = 3
 
 
@@ -190,9 +192,11 @@ class Worker:
 
     async def _deliver(self, job: Claimed) -> None:
         try:
-            slot = self._host_slots.setdefault(
-                job.host, asyncio.Semaphore(self._config.per_host_concurrency)
-            )
+            slot = self._host_slots.get(job.host)
+            if slot is None:
+                slot = self._host_slots[job.host] = asyncio.Semaphore(
+                    self._config.per_host_concurrency
+                )
             async with slot:
                 request = sending.Request(job.id, job.url, job.body, job.secrets)
                 result = await self._sender.send(request)
@@ -252,31 +256,45 @@ class Worker:
     # recording
 
     async def _flush_loop(self) -> None:
+        # SQLite has one writer; PostgreSQL commits several batches at once, so that the commit
+        # latency of one batch does not hold up the next.
+        writers = asyncio.Semaphore(1 if self._store.dialect == "sqlite" else FLUSHERS)
+        recording: set[asyncio.Task[None]] = set()
         closing = False
         while not closing:
             first = await self._results.get()
             if first is None:
-                return
-            batch = [first]
-            while len(batch) < FLUSH_MAX and not self._results.empty():
-                item = self._results.get_nowait()
-                if item is None:
-                    closing = True
-                    break
-                batch.append(item)
-            await self._record(batch)
-
-    async def _record(self, batch: list[Finished]) -> None:
-        for attempt in range(1, RECORD_TRIES + 1):
-            try:
-                await self._store.deliveries.finish(batch, now=self._now())
                 break
-            except Exception:
-                # Unrecorded tries keep their leases until they expire and are tried again.
-                log.exception("recording %d tries failed (try %d)", len(batch), attempt)
-                await asyncio.sleep(0.1 * attempt)
-        self._leased.difference_update(t.delivery_id for t in batch)
-        self.recorded += len(batch)
+            await writers.acquire()
+            batch, closing = self._drain_results(first)
+            task = asyncio.create_task(self._record(batch, writers))
+            recording.add(task)
+            task.add_done_callback(recording.discard)
+        await asyncio.gather(*recording)
+
+    def _drain_results(self, first: Finished) -> tuple[list[Finished], bool]:
+        batch = [first]
+        while len(batch) < FLUSH_MAX and not self._results.empty():
+            item = self._results.get_nowait()
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    async def _record(self, batch: list[Finished], writers: asyncio.Semaphore) -> None:
+        try:
+            for attempt in range(1, RECORD_TRIES + 1):
+                try:
+                    await self._store.deliveries.finish(batch, now=self._now())
+                    self.recorded += len(batch)
+                    break
+                except Exception:
+                    # Unrecorded tries keep their leases until they expire and are tried again.
+                    log.exception("recording %d tries failed (try %d)", len(batch), attempt)
+                    await asyncio.sleep(0.1 * attempt)
+        finally:
+            writers.release()
+            self._leased.difference_update(t.delivery_id for t in batch)
 
     # side tasks
 
@@ -304,7 +322,7 @@ def _spawn(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
 
 
 def _observe(job: Claimed, result: sending.Result) -> None:
-    ATTEMPTS.labels(result.outcome.value).inc()
+    _COUNTERS[result.outcome].inc()
     LATENCY.observe(result.duration_ms / 1000.0)
     log.info(
         "delivery_attempt delivery_id=%s attempt=%d status=%s duration_ms=%.1f outcome=%s",

@@ -255,13 +255,38 @@ class DeliveryRepository:
             return
         async with self._db.write() as connection:
             await connection.execute(insert(schema.attempts), [_attempt_row(t) for t in tries])
-            await connection.execute(_FINISH, [_finish_row(t, now) for t in tries])
+            await self._succeed(connection, [t for t in tries if t.succeeded], now)
+            retried = [_finish_row(t, now) for t in tries if not t.succeeded]
+            if retried:
+                await connection.execute(_FINISH, retried)
             stops = [t for t in tries if t.state is models.DeliveryState.FAILED]
             if stops:
                 await connection.execute(_STOP, [_stop_row(t, now) for t in stops])
             unfinished = {t.subscription_id for t in tries if not t.succeeded}
             if unfinished:
                 await self._hold(connection, unfinished, now)
+
+    async def _succeed(
+        self, connection: AsyncConnection, tries: Sequence[Finished], now: datetime
+    ) -> None:
+        """Successes in one statement per status code, not one per row: the common case."""
+        by_status: dict[int | None, list[str]] = {}
+        for attempt in tries:
+            by_status.setdefault(attempt.status_code, []).append(attempt.delivery_id)
+        for status, delivery_ids in by_status.items():
+            await connection.execute(
+                update(D)
+                .where(and_(D.c.id.in_(delivery_ids), D.c.state == IN_FLIGHT))
+                .values(
+                    state=models.DeliveryState.SUCCEEDED.value,
+                    attempts=D.c.attempts + 1,
+                    next_attempt_at=now,
+                    locked_until=None,
+                    updated_at=now,
+                    last_status=status,
+                    last_error=None,
+                )
+            )
 
     async def _hold(
         self, connection: AsyncConnection, subscription_ids: set[str], now: datetime
