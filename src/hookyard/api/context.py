@@ -10,6 +10,7 @@ from hookyard.catalog import Catalog
 from hookyard.config import Settings
 from hookyard.services.credentials import Credentials
 from hookyard.services.identity import Identity
+from hookyard.services.subscriptions import Subscriptions
 from hookyard.store import Store
 
 
@@ -22,6 +23,7 @@ class AppContext:
     store: Store
     identity: Identity
     credentials: Credentials
+    subscriptions: Subscriptions
 
 
 def context(request: Request) -> AppContext:

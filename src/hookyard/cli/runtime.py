@@ -13,10 +13,13 @@ from hookyard.api.app import create_app
 from hookyard.api.context import AppContext
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
+from hookyard.delivery import prober
+from hookyard.delivery.netguard import Guard
 from hookyard.services import identity
 from hookyard.services.credentials import Credentials
 from hookyard.services.identity import Identity
 from hookyard.services.keys import KeyRing
+from hookyard.services.subscriptions import Subscriptions
 from hookyard.services.throttle import FailureThrottle, Limit
 from hookyard.store import Store
 
@@ -41,6 +44,7 @@ class Runtime:
     keys: KeyRing
     identity: Identity
     credentials: Credentials
+    subscriptions: Subscriptions
 
     def context(self) -> AppContext:
         return AppContext(
@@ -49,6 +53,7 @@ class Runtime:
             store=self.store,
             identity=self.identity,
             credentials=self.credentials,
+            subscriptions=self.subscriptions,
         )
 
     def app(self) -> FastAPI:
@@ -84,6 +89,11 @@ def build(settings: Settings) -> Runtime:
     catalog = catalogs.load(settings.catalog_file)
     store = Store(settings.database_url)
     keys = KeyRing(settings.data_dir / "jwt")
+    credentials = Credentials(store, known_scopes(catalog))
+    guard = Guard.from_settings(settings)
+    challenges = prober.Prober(guard, timeout=settings.challenge_timeout_seconds)
+    subscriptions = Subscriptions(store, settings, challenges)
+    credentials.on_connection_change(subscriptions.connection_changed)
     return Runtime(
         settings=settings,
         catalog=catalog,
@@ -96,5 +106,6 @@ def build(settings: Settings) -> Runtime:
             ttl_seconds=settings.token_ttl_seconds,
             throttle=token_throttle(settings),
         ),
-        credentials=Credentials(store, known_scopes(catalog)),
+        credentials=credentials,
+        subscriptions=subscriptions,
     )

@@ -10,6 +10,7 @@ from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
 from hookyard.store.history import DeliveryHistory
+from hookyard.store.subscriptions import SubscriptionRepository
 from hookyard.store.tenants import TenantRepository
 from hookyard.store.wakeup import Wakeup
 
@@ -22,6 +23,7 @@ class Store:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.db = Database(url, pool_size=pool_size)
         self.tenants = TenantRepository(self.db)
+        self.subscriptions = SubscriptionRepository(self.db)
         self.wakeup = Wakeup(self.db.url, self.db.dialect)
         self.events = EventRepository(self.db, self.wakeup)
         self.deliveries = DeliveryRepository(self.db, self.wakeup)

@@ -1,0 +1,248 @@
+"""Subscription records: one row per event type (and per filter value, such as a HeavyJob job) of
+one callback URL of one client, in one product, company and partition (such as a business unit).
+
+Secret keys pass through `_seal` on the way in and `_unseal` on the way out, and nowhere else, so
+that encryption at rest can be added in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookyard import errors, models
+from hookyard.store import schema
+from hookyard.store.database import Database
+
+table = schema.subscriptions
+DISCONNECTED = "disconnected"
+_LIVE = (models.SubscriptionStatus.ACTIVE.value, models.SubscriptionStatus.STOPPED.value)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose records, and where: a client's records in one product, company and partition."""
+
+    client_id: str
+    product: str
+    company_id: str
+    partition_value: str = ""
+
+    def clause(self) -> Any:
+        return and_(
+            table.c.client_id == self.client_id,
+            table.c.product == self.product,
+            table.c.company_id == self.company_id,
+            table.c.partition_value == self.partition_value,
+        )
+
+
+def _seal(secret: str | None, record_id: str) -> str | None:
+    """The stored form of a record's secret key (the one seam for encryption at rest)."""
+    return secret
+
+
+def _unseal(stored: str | None, record_id: str) -> str | None:
+    """The secret key of its stored form (the inverse of `_seal`)."""
+    return stored
+
+
+def _subscription(row: RowMapping) -> models.Subscription:
+    secret = _unseal(row["secret_key"], row["id"])
+    assert secret is not None
+    return models.Subscription(
+        id=row["id"],
+        product=row["product"],
+        company_id=row["company_id"],
+        client_id=row["client_id"],
+        partition_value=row["partition_value"] or None,
+        filter_value=row["filter_value"] or None,
+        event_type=row["event_type"],
+        callback_url=row["callback_url"],
+        secret_key=secret,
+        status=models.SubscriptionStatus(row["status"]),
+        date_created=row["date_created"],
+        status_changed_at=row["status_changed_at"],
+        stop_reason=row["stop_reason"],
+        previous_secret_key=_unseal(row["previous_secret_key"], row["id"]),
+        previous_secret_until=row["previous_secret_until"],
+    )
+
+
+def _changeable(record: models.Subscription) -> dict[str, Any]:
+    """The columns a save may change on an existing record."""
+    return {
+        "status": record.status.value,
+        "status_changed_at": record.status_changed_at,
+        "stop_reason": record.stop_reason,
+        "secret_key": _seal(record.secret_key, record.id),
+        "previous_secret_key": _seal(record.previous_secret_key, record.id),
+        "previous_secret_until": record.previous_secret_until,
+    }
+
+
+def _row(record: models.Subscription) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "product": record.product,
+        "company_id": record.company_id,
+        "client_id": record.client_id,
+        "partition_value": record.partition_value or "",
+        "filter_value": record.filter_value or "",
+        "event_type": record.event_type,
+        "callback_url": record.callback_url,
+        "date_created": record.date_created,
+        **_changeable(record),
+    }
+
+
+class SubscriptionRepository:
+    """Queries over subscription records."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def _all(self, statement: Any) -> list[models.Subscription]:
+        async with self._db.read() as connection:
+            result = await connection.execute(statement)
+            return [_subscription(row) for row in result.mappings().all()]
+
+    async def get(self, subscription_id: str) -> models.Subscription | None:
+        found = await self._all(select(table).where(table.c.id == subscription_id))
+        return found[0] if found else None
+
+    async def listed(self, owner: Owner) -> list[models.Subscription]:
+        """The owner's Active and Stopped records, oldest first (what GET lists)."""
+        statement = (
+            select(table)
+            .where(owner.clause(), table.c.status.in_(_LIVE))
+            .order_by(table.c.date_created, table.c.callback_url, table.c.event_type, table.c.id)
+        )
+        return await self._all(statement)
+
+    async def of_url(self, owner: Owner, url: str) -> list[models.Subscription]:
+        """Every record of `url` for the owner, whatever its status."""
+        statement = (
+            select(table)
+            .where(owner.clause(), table.c.callback_url == url)
+            .order_by(table.c.date_created, table.c.id)
+        )
+        return await self._all(statement)
+
+    async def count_live(self, client_id: str) -> int:
+        """How many Active or Stopped records the client has, in every product."""
+        async with self._db.read() as connection:
+            return await _count_live(connection, client_id)
+
+    async def save(
+        self,
+        added: Sequence[models.Subscription],
+        changed: Sequence[models.Subscription],
+        *,
+        client_limit: int,
+    ) -> None:
+        """Insert `added` and write the status and secret columns of `changed`, in one
+        transaction; nothing is kept when the client would then have more than `client_limit`
+        Active or Stopped records, or when another request made the same records meanwhile."""
+        try:
+            async with self._db.write() as connection:
+                if added:
+                    await connection.execute(insert(table), [_row(record) for record in added])
+                if changed:
+                    await connection.execute(_update_by_id(), [_by_id(r) for r in changed])
+                await _check_limit(connection, [*added, *changed], client_limit)
+        except IntegrityError as exc:
+            raise errors.Conflict(
+                "Another request changed the subscriptions of this url at the same time; "
+                "send the request again."
+            ) from exc
+
+    async def delete_url(self, owner: Owner, url: str, at: datetime) -> int:
+        """Mark the owner's Active and Stopped records of `url` Deleted; how many there were."""
+        statement = (
+            update(table)
+            .where(owner.clause(), table.c.callback_url == url, table.c.status.in_(_LIVE))
+            .values(
+                status=models.SubscriptionStatus.DELETED.value,
+                status_changed_at=at,
+                stop_reason=None,
+            )
+        )
+        async with self._db.write() as connection:
+            result = await connection.execute(statement)
+            return int(result.rowcount)
+
+    async def set_partner_connected(
+        self, partner_id: str, company_id: str, connected: bool, at: datetime
+    ) -> int:
+        """On disconnect, Stop the partner's clients' Active records for the company (reason
+        `disconnected`); on reconnect, make the records so stopped Active again. How many."""
+        partner_clients = select(schema.clients.c.id).where(
+            schema.clients.c.partner_id == partner_id
+        )
+        scope = and_(table.c.company_id == company_id, table.c.client_id.in_(partner_clients))
+        if connected:
+            match = and_(
+                table.c.status == models.SubscriptionStatus.STOPPED.value,
+                table.c.stop_reason == DISCONNECTED,
+            )
+            values: dict[str, Any] = {"status": models.SubscriptionStatus.ACTIVE.value}
+            values["stop_reason"] = None
+        else:
+            match = table.c.status == models.SubscriptionStatus.ACTIVE.value
+            values = {"status": models.SubscriptionStatus.STOPPED.value}
+            values["stop_reason"] = DISCONNECTED
+        statement = update(table).where(scope, match).values(**values, status_changed_at=at)
+        async with self._db.write() as connection:
+            result = await connection.execute(statement)
+            return int(result.rowcount)
+
+
+def _update_by_id() -> Any:
+    names = (
+        "status",
+        "status_changed_at",
+        "stop_reason",
+        "secret_key",
+        "previous_secret_key",
+        "previous_secret_until",
+    )
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in names})
+    )
+
+
+def _by_id(record: models.Subscription) -> dict[str, Any]:
+    values = {f"b_{name}": value for name, value in _changeable(record).items()}
+    return {"b_id": record.id, **values}
+
+
+async def _count_live(connection: AsyncConnection, client_id: str) -> int:
+    statement = (
+        select(func.count())
+        .select_from(table)
+        .where(table.c.client_id == client_id, table.c.status.in_(_LIVE))
+    )
+    return int((await connection.execute(statement)).scalar_one())
+
+
+async def _check_limit(
+    connection: AsyncConnection, records: Sequence[models.Subscription], limit: int
+) -> None:
+    for client_id in {record.client_id for record in records}:
+        count = await _count_live(connection, client_id)
+        if count > limit:
+            raise errors.InvalidInput.field(
+                "eventTypes",
+                f"this would give the client {count} subscription records, and at most {limit} "
+                "are allowed; delete some first (DELETE ?url=) or name fewer event types or jobs",
+            )
