@@ -39,7 +39,7 @@ def test_a_value_bound_to_one_record_does_not_open_for_another() -> None:
 def test_any_tampering_is_detected(position: int) -> None:
     box = SecretBox([OLD])
     sealed = box.seal("s3cret-value", "rec")
-    index = min(position, len(sealed) - 1)
+    index = min(position, len(sealed) - 2)  # the last character also holds padding bits
     replacement = "A" if sealed[index] != "A" else "B"
     tampered = sealed[:index] + replacement + sealed[index + 1 :]
     with pytest.raises(SecretBoxError):
