@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from hookyard import __version__
 from hookyard.api import limits, openapi, problems
 from hookyard.api.context import AppContext
-from hookyard.api.routes import business_units, deliveries, events, identity
+from hookyard.api.routes import business_units, deliveries, events, identity, webhooks
 
 DESCRIPTION = (
     "Hookyard speaks the HCSS Webhooks API: tokens, business units, webhook subscriptions "
@@ -28,6 +28,7 @@ def create_app(context: AppContext) -> FastAPI:
     )
     app.include_router(identity.router)
     app.include_router(business_units.router)
+    app.include_router(webhooks.router(context.catalog))
     app.include_router(events.router)
     app.include_router(deliveries.router)
 

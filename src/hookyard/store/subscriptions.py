@@ -136,6 +136,15 @@ class SubscriptionRepository:
         )
         return await self._all(statement)
 
+    async def of_client(self, client_id: str) -> list[models.Subscription]:
+        """Every record of the client, whatever its product, place or status."""
+        statement = (
+            select(table)
+            .where(table.c.client_id == client_id)
+            .order_by(table.c.date_created, table.c.event_type, table.c.filter_value, table.c.id)
+        )
+        return await self._all(statement)
+
     async def count_live(self, client_id: str) -> int:
         """How many Active or Stopped records the client has, in every product."""
         async with self._db.read() as connection:
