@@ -113,10 +113,12 @@ class Worker:
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.recorded = 0
+        self.listening = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, then finish gracefully."""
         close_listener = await self._store.wakeup.listen(self._wake.set)
+        self.listening.set()
         flusher = asyncio.create_task(self._flush_loop())
         side = [
             _spawn(self._wake_on(stop)),
