@@ -51,8 +51,9 @@ def database_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path
 
 
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = Store(database_url)
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    """The test database's store, sealing secrets with the same keys as `runtime`."""
+    store = Store.from_settings(settings)
     yield store
     await store.close()
 

@@ -54,7 +54,7 @@ async def publish(
 def _store(settings: Settings) -> Store:
     key = (id(asyncio.get_running_loop()), settings.database_url)
     if key not in _stores:
-        _stores[key] = Store(settings.database_url, pool_size=2)
+        _stores[key] = Store.from_settings(settings, pool_size=2)
     return _stores[key]
 
 

@@ -1,13 +1,19 @@
-"""`hookyard keys`: rotate the token signing key (and, later, the key that encrypts secrets)."""
+"""`hookyard keys`: rotate the token signing key and the key that seals secrets at rest."""
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import typer
 
 from hookyard.cli import options
+from hookyard.cli.tenancy import run
 from hookyard.services.keys import KeyRing
+from hookyard.store import sealing
+
+if TYPE_CHECKING:
+    from hookyard.cli.runtime import Runtime
 
 keys = typer.Typer(help="Signing and encryption keys in the data directory.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -37,3 +43,47 @@ def prune_jwt(as_json: bool = JSON) -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(keys, name="keys")
+
+
+@keys.command("rotate-secret-key")
+def rotate_secret_key(as_json: bool = JSON) -> None:
+    """Seal subscription secretKeys with a new key file; running processes pick it up.
+
+    The old key files stay until `prune-secret-keys` finds nothing sealed with them.
+    With HOOKYARD_SECRET_KEY set instead, put the new key first in it and run `reseal`.
+    """
+    settings = options.settings()
+    if settings.secret_key.strip():
+        options.fail(
+            "HOOKYARD_SECRET_KEY is set: put a new key first in it (NEW,OLD), restart, "
+            "then run `hookyard keys reseal`"
+        )
+    kid = sealing.add_encryption_key(sealing.key_directory(settings))
+    changed = run(lambda rt: rt.store.subscriptions.reseal())
+    view = {"kid": kid, "resealed": changed}
+    options.emit(
+        view, as_json=as_json, text=f"now sealing with {kid}; resealed {changed} record(s)"
+    )
+
+
+@keys.command("reseal")
+def reseal(as_json: bool = JSON) -> None:
+    """Seal every stored secretKey with the current (first) key."""
+    changed = run(lambda rt: rt.store.subscriptions.reseal())
+    options.emit({"resealed": changed}, as_json=as_json, text=f"resealed {changed} record(s)")
+
+
+@keys.command("prune-secret-keys")
+def prune_secret_keys(as_json: bool = JSON) -> None:
+    """Remove key files that no stored secret is sealed with (never the newest)."""
+    settings = options.settings()
+    directory = sealing.key_directory(settings)
+
+    async def unused(rt: Runtime) -> list[str]:
+        files = sorted(directory.glob("*.key"), reverse=True)[1:]
+        return [path.stem for path in files if not await rt.store.subscriptions.uses_key(path.stem)]
+
+    removed = run(unused)
+    for kid in removed:
+        (directory / f"{kid}.key").unlink(missing_ok=True)
+    options.emit({"removed": removed}, as_json=as_json, text=f"removed {len(removed)} key(s)")

@@ -87,7 +87,7 @@ def build(settings: Settings) -> Runtime:
     """Wire a runtime for `settings` (the database must already be migrated)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = catalogs.load(settings.catalog_file)
-    store = Store(settings.database_url)
+    store = Store.from_settings(settings)
     keys = KeyRing(settings.data_dir / "jwt")
     credentials = Credentials(store, known_scopes(catalog))
     guard = Guard.from_settings(settings)

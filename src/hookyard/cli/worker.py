@@ -43,7 +43,7 @@ async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asy
 
 
 async def _work(settings: Settings) -> None:
-    store = Store(settings.database_url, pool_size=4)
+    store = Store.from_settings(settings, pool_size=4)
     try:
         async with delivery_worker(settings, store) as stop:
             loop = asyncio.get_running_loop()

@@ -7,8 +7,6 @@ older than the token lifetime beyond the newest.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
-from hookyard import ids, secretbox
+from hookyard import ids
 
 ALGORITHM = "EdDSA"
 
@@ -104,30 +102,3 @@ class KeyRing:
     def jwks(self) -> dict[str, Any]:
         self.refresh()
         return {"keys": [key.jwk() for key in self.keys]}
-
-
-def encryption_keys(directory: Path, configured: str = "") -> list[tuple[str, bytes]]:
-    """The keys that encrypt secrets at rest, newest first.
-
-    From `HOOKYARD_SECRET_KEY` when set (standard base64 of 32 bytes; several separated by commas,
-    the first sealing), else from `<directory>/*.key`, creating one on first use.
-    """
-    if configured.strip():
-        keys = [secretbox.parse_key(part) for part in configured.split(",") if part.strip()]
-        return [(hashlib.sha256(key).hexdigest()[:12], key) for key in keys]
-    if not sorted(directory.glob("*.key")):
-        add_encryption_key(directory)
-    files = sorted(directory.glob("*.key"), reverse=True)
-    return [(path.stem, secretbox.parse_key(path.read_text())) for path in files]
-
-
-def add_encryption_key(directory: Path) -> str:
-    """Write a new encryption key file (it becomes the sealing key); its id."""
-    directory.mkdir(parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)
-    kid = ids.key_id()
-    text = base64.b64encode(secretbox.new_key()).decode()
-    descriptor = os.open(directory / f"{kid}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-    return kid

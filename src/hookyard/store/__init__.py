@@ -6,10 +6,12 @@ Driver errors are translated into `hookyard.errors` here, with the cause kept.
 
 from __future__ import annotations
 
+from hookyard.config import Settings
 from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
 from hookyard.store.history import DeliveryHistory
+from hookyard.store.sealing import Sealer, sealer_for
 from hookyard.store.subscriptions import SubscriptionRepository
 from hookyard.store.tenants import TenantRepository
 from hookyard.store.wakeup import Wakeup
@@ -20,14 +22,20 @@ __all__ = ["Store"]
 class Store:
     """One database and its repositories."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, sealer: Sealer | None = None) -> None:
         self.db = Database(url, pool_size=pool_size)
+        self.sealer = sealer or Sealer()
         self.tenants = TenantRepository(self.db)
-        self.subscriptions = SubscriptionRepository(self.db)
+        self.subscriptions = SubscriptionRepository(self.db, self.sealer)
         self.wakeup = Wakeup(self.db.url, self.db.dialect)
         self.events = EventRepository(self.db, self.wakeup)
-        self.deliveries = DeliveryRepository(self.db, self.wakeup)
+        self.deliveries = DeliveryRepository(self.db, self.wakeup, self.sealer.unseal)
         self.history = DeliveryHistory(self.db, self.wakeup)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:
+        """The deployment's store, sealing secrets at rest with its keys."""
+        return cls(settings.database_url, pool_size=pool_size, sealer=sealer_for(settings))
 
     @property
     def dialect(self) -> str:

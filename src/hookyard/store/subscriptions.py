@@ -1,8 +1,8 @@
 """Subscription records: one row per event type (and per filter value, such as a HeavyJob job) of
 one callback URL of one client, in one product, company and partition (such as a business unit).
 
-Secret keys pass through `_seal` on the way in and `_unseal` on the way out, and nowhere else, so
-that encryption at rest can be added in one place.
+Secret keys are sealed on the way in and opened on the way out by the store's `Sealer`
+(`store/sealing.py`: AES-GCM bound to the record id), and nowhere else.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import errors, models
-from hookyard.store import schema
+from hookyard.store import schema, sealing
 from hookyard.store.database import Database
+from hookyard.store.sealing import Sealer
 
 table = schema.subscriptions
 DISCONNECTED = "disconnected"
@@ -44,19 +45,7 @@ class Owner:
         )
 
 
-def _seal(secret: str | None, record_id: str) -> str | None:
-    """The stored form of a record's secret key (the one seam for encryption at rest)."""
-    return secret
-
-
-def _unseal(stored: str | None, record_id: str) -> str | None:
-    """The secret key of its stored form (the inverse of `_seal`)."""
-    return stored
-
-
-def _subscription(row: RowMapping) -> models.Subscription:
-    secret = _unseal(row["secret_key"], row["id"])
-    assert secret is not None
+def _subscription(row: RowMapping, sealer: Sealer) -> models.Subscription:
     return models.Subscription(
         id=row["id"],
         product=row["product"],
@@ -66,29 +55,29 @@ def _subscription(row: RowMapping) -> models.Subscription:
         filter_value=row["filter_value"] or None,
         event_type=row["event_type"],
         callback_url=row["callback_url"],
-        secret_key=secret,
+        secret_key=sealer.unseal(row["secret_key"], row["id"]),
         status=models.SubscriptionStatus(row["status"]),
         date_created=row["date_created"],
         status_changed_at=row["status_changed_at"],
         stop_reason=row["stop_reason"],
-        previous_secret_key=_unseal(row["previous_secret_key"], row["id"]),
+        previous_secret_key=sealer.unseal_optional(row["previous_secret_key"], row["id"]),
         previous_secret_until=row["previous_secret_until"],
     )
 
 
-def _changeable(record: models.Subscription) -> dict[str, Any]:
+def _changeable(record: models.Subscription, sealer: Sealer) -> dict[str, Any]:
     """The columns a save may change on an existing record."""
     return {
         "status": record.status.value,
         "status_changed_at": record.status_changed_at,
         "stop_reason": record.stop_reason,
-        "secret_key": _seal(record.secret_key, record.id),
-        "previous_secret_key": _seal(record.previous_secret_key, record.id),
+        "secret_key": sealer.seal(record.secret_key, record.id),
+        "previous_secret_key": sealer.seal_optional(record.previous_secret_key, record.id),
         "previous_secret_until": record.previous_secret_until,
     }
 
 
-def _row(record: models.Subscription) -> dict[str, Any]:
+def _row(record: models.Subscription, sealer: Sealer) -> dict[str, Any]:
     return {
         "id": record.id,
         "product": record.product,
@@ -99,20 +88,53 @@ def _row(record: models.Subscription) -> dict[str, Any]:
         "event_type": record.event_type,
         "callback_url": record.callback_url,
         "date_created": record.date_created,
-        **_changeable(record),
+        **_changeable(record, sealer),
     }
 
 
 class SubscriptionRepository:
     """Queries over subscription records."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sealer: Sealer) -> None:
         self._db = db
+        self._sealer = sealer
 
     async def _all(self, statement: Any) -> list[models.Subscription]:
         async with self._db.read() as connection:
             result = await connection.execute(statement)
-            return [_subscription(row) for row in result.mappings().all()]
+            return [_subscription(row, self._sealer) for row in result.mappings().all()]
+
+    async def reseal(self) -> int:
+        """Seal every stored secret with the current key; how many records changed."""
+        columns = (table.c.id, table.c.secret_key, table.c.previous_secret_key)
+        changed = 0
+        async with self._db.write() as connection:
+            for row in (await connection.execute(select(*columns))).all():
+                values = self._resealed(row.id, row.secret_key, row.previous_secret_key)
+                if values:
+                    await connection.execute(
+                        update(table).where(table.c.id == row.id).values(**values)
+                    )
+                    changed += 1
+        return changed
+
+    def _resealed(self, record_id: str, secret: str, previous: str | None) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name, stored in (("secret_key", secret), ("previous_secret_key", previous)):
+            if stored is not None and not self._sealer.is_current(stored):
+                values[name] = self._sealer.seal(self._sealer.unseal(stored, record_id), record_id)
+        return values
+
+    async def uses_key(self, kid: str) -> bool:
+        """Whether any stored secret is sealed with key `kid`."""
+        pattern = sealing.sealed_with(kid)
+        statement = (
+            select(table.c.id)
+            .where(table.c.secret_key.like(pattern) | table.c.previous_secret_key.like(pattern))
+            .limit(1)
+        )
+        async with self._db.read() as connection:
+            return (await connection.execute(statement)).first() is not None
 
     async def get(self, subscription_id: str) -> models.Subscription | None:
         found = await self._all(select(table).where(table.c.id == subscription_id))
@@ -163,9 +185,13 @@ class SubscriptionRepository:
         try:
             async with self._db.write() as connection:
                 if added:
-                    await connection.execute(insert(table), [_row(record) for record in added])
+                    await connection.execute(
+                        insert(table), [_row(record, self._sealer) for record in added]
+                    )
                 if changed:
-                    await connection.execute(_update_by_id(), [_by_id(r) for r in changed])
+                    await connection.execute(
+                        _update_by_id(), [_by_id(r, self._sealer) for r in changed]
+                    )
                 await _check_limit(connection, [*added, *changed], client_limit)
         except IntegrityError as exc:
             raise errors.Conflict(
@@ -230,8 +256,8 @@ def _update_by_id() -> Any:
     )
 
 
-def _by_id(record: models.Subscription) -> dict[str, Any]:
-    values = {f"b_{name}": value for name, value in _changeable(record).items()}
+def _by_id(record: models.Subscription, sealer: Sealer) -> dict[str, Any]:
+    values = {f"b_{name}": value for name, value in _changeable(record, sealer).items()}
     return {"b_id": record.id, **values}
 
 

@@ -1,0 +1,129 @@
+"""How subscription secretKeys are kept at rest: sealed with AES-GCM (`hookyard.secretbox`),
+bound to their record's id, opened only when read.
+
+The keys come from `HOOKYARD_SECRET_KEY` (standard base64 of 32 bytes; several separated by
+commas, the first sealing) or, when that is unset, from `<data_dir>/secretbox/*.key`, one created
+on first use. Values written before sealing existed are read as they are and sealed on rotation.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+from hookyard import errors, ids, secretbox
+from hookyard.config import Settings
+from hookyard.secretbox import SecretBox, SecretBoxError
+
+KEY_DIRECTORY = "secretbox"
+
+
+class KeyDirectory:
+    """Key files in a directory, read again whenever a key is added or removed."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._seen = -1.0
+
+    def changed(self) -> bool:
+        return self.directory.stat().st_mtime != self._seen
+
+    def load(self) -> SecretBox:
+        keys = encryption_keys(self.directory)
+        self._seen = self.directory.stat().st_mtime
+        return SecretBox(keys)
+
+
+class Sealer:
+    """Seals and opens secrets; without a box it stores them as they are (tests, tools).
+
+    With a key directory it picks up a key that `hookyard keys rotate-secret-key` added, in this
+    process too, before it seals or opens the next value.
+    """
+
+    def __init__(self, box: SecretBox | None = None, keys: KeyDirectory | None = None) -> None:
+        self._keys = keys
+        self._box = keys.load() if keys is not None else box
+
+    @property
+    def box(self) -> SecretBox | None:
+        if self._keys is not None and self._keys.changed():
+            self._box = self._keys.load()
+        return self._box
+
+    def seal(self, secret: str, record_id: str) -> str:
+        box = self.box
+        return box.seal(secret, record_id) if box else secret
+
+    def seal_optional(self, secret: str | None, record_id: str) -> str | None:
+        return None if secret is None else self.seal(secret, record_id)
+
+    def unseal(self, stored: str, record_id: str) -> str:
+        box = self.box
+        if box is None:
+            if stored.startswith(f"{secretbox.PREFIX}:"):
+                raise errors.Conflict(
+                    "A secret key is sealed but no encryption key is configured; set "
+                    "HOOKYARD_SECRET_KEY or HOOKYARD_DATA_DIR as the API process has it."
+                )
+            return stored
+        try:
+            return box.open(stored, record_id)
+        except SecretBoxError as exc:
+            raise errors.Conflict(f"{exc}; check HOOKYARD_SECRET_KEY") from exc
+
+    def unseal_optional(self, stored: str | None, record_id: str) -> str | None:
+        return None if stored is None else self.unseal(stored, record_id)
+
+    def is_current(self, stored: str) -> bool:
+        box = self.box
+        return box.is_current(stored) if box else True
+
+    @property
+    def kids(self) -> list[str]:
+        box = self.box
+        return box.kids if box else []
+
+
+def key_directory(settings: Settings) -> Path:
+    return settings.data_dir / KEY_DIRECTORY
+
+
+def encryption_keys(directory: Path, configured: str = "") -> list[tuple[str, bytes]]:
+    """The keys that seal secrets at rest, the sealing one first (see the module docstring)."""
+    if configured.strip():
+        keys = [secretbox.parse_key(part) for part in configured.split(",") if part.strip()]
+        return [(hashlib.sha256(key).hexdigest()[:12], key) for key in keys]
+    if not sorted(directory.glob("*.key")):
+        add_encryption_key(directory)
+    files = sorted(directory.glob("*.key"), reverse=True)
+    return [(path.stem, secretbox.parse_key(path.read_text())) for path in files]
+
+
+def add_encryption_key(directory: Path) -> str:
+    """Write a new key file, which becomes the sealing key; its id."""
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    kid = ids.key_id()
+    text = base64.b64encode(secretbox.new_key()).decode()
+    descriptor = os.open(directory / f"{kid}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    return kid
+
+
+def sealer_for(settings: Settings) -> Sealer:
+    """The sealer of this deployment's keys: `HOOKYARD_SECRET_KEY`, else the key directory."""
+    if settings.secret_key.strip():
+        return Sealer(SecretBox(encryption_keys(Path(), settings.secret_key)))
+    directory = key_directory(settings)
+    if not sorted(directory.glob("*.key")):
+        add_encryption_key(directory)
+    return Sealer(keys=KeyDirectory(directory))
+
+
+def sealed_with(kid: str) -> str:
+    """The LIKE pattern of values sealed with key `kid`."""
+    return f"{secretbox.PREFIX}:{kid}:%"
