@@ -5,7 +5,8 @@ Run by `tests/security/test_ssrf_matrix.py` as
 interface besides `lo`. Inside, it starts the namespace's DNS server on 127.0.0.1:53, a catch-all
 receiver on every address of `lo` (port 8080), two receivers for the pinning test (127.0.0.1 and
 127.0.0.2, port 8081), then sends every case through the real guarded aiohttp session, as the
-challenge (GET ?challenge=) and as a delivery (a POST by the real `delivery.sender.Sender`), and
+challenge (GET ?challenge=), as the challenge a subscribe sends (the real `delivery.prober.Prober`)
+and as a delivery (a POST by the real `delivery.sender.Sender`), and
 reports what happened and what arrived.
 """
 
@@ -24,7 +25,7 @@ from aiohttp import web
 
 from hookyard import errors, models
 from hookyard.callback_url import validate_callback_url
-from hookyard.delivery import http, sender
+from hookyard.delivery import http, prober, sender
 from hookyard.delivery.netguard import Guard
 from tests.security import dns, netns
 from tests.security.ssrf_cases import (
@@ -96,8 +97,17 @@ async def delivered(sending: sender.Sender, url: str) -> dict[str, Any]:
     return {"outcome": str(result.outcome), "status": result.status_code, "error": result.error}
 
 
+async def subscribed(challenges: prober.Prober, url: str) -> dict[str, Any]:
+    """The challenge a subscribe sends, through the real prober, reported like `outcome`."""
+    result = await challenges.challenge(url)
+    if result.detail.startswith("address not allowed: "):
+        return {"refused": result.detail}
+    return {"passed": result.passed, "detail": result.detail}
+
+
 async def run_cases(session: aiohttp.ClientSession) -> dict[str, Any]:
     sending = sender.Sender(session, timeout=5)
+    challenges = prober.Prober(Guard(), timeout=5)
     results: dict[str, Any] = {}
     for case in CASES:
         try:
@@ -108,6 +118,7 @@ async def run_cases(session: aiohttp.ClientSession) -> dict[str, Any]:
         results[case.id] = {
             "validated": validated,
             "challenge": await outcome(challenge),
+            "subscribe": await subscribed(challenges, case.url),
             "delivery": await delivered(sending, case.url),
         }
     return results

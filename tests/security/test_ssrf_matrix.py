@@ -26,12 +26,12 @@ def test_the_matrix_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
-def test_refused_at_challenge_and_delivery_with_the_reason(
+def test_refused_at_challenge_subscribe_and_delivery_with_the_reason(
     ssrf_results: dict[str, Any], case: Case
 ) -> None:
     result = ssrf_results["cases"][case.id]
     assert result["validated"] is True, "the URL's shape is fine: the address is what is refused"
-    for stage in ("challenge", "delivery"):
+    for stage in ("challenge", "subscribe", "delivery"):
         refused = result[stage].get("refused", "")
         assert refused.startswith("address not allowed: "), f"{stage}: {result[stage]}"
         assert case.reason in refused, f"{stage}: {refused}"
