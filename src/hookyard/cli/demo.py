@@ -10,14 +10,16 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from hookyard import models
 from hookyard.cli import logs, options, serve, walkthrough
-from hookyard.cli.runtime import Runtime
 from hookyard.cli.tenancy import run
+
+if TYPE_CHECKING:
+    from hookyard.cli.runtime import Runtime
 
 DEMO_COMPANY = "Hookyard Demo"
 DEMO_UNITS = (("DEMO-EAST", "Demo East"), ("DEMO-WEST", "Demo West"))

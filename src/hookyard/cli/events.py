@@ -6,17 +6,19 @@ Commands act as the operator (every client's deliveries) unless `--client` narro
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from hookyard import clock, errors
 from hookyard.cli import options
-from hookyard.cli.runtime import Runtime
 from hookyard.cli.tenancy import run
-from hookyard.services.deliveries import DeliveryService
-from hookyard.services.events import EventService
-from hookyard.store.history import DeliveryRecord
+
+if TYPE_CHECKING:
+    from hookyard.cli.runtime import Runtime
+    from hookyard.services.deliveries import DeliveryService
+    from hookyard.services.events import EventService
+    from hookyard.store.history import DeliveryRecord
 
 events = typer.Typer(help="Publish product events.", no_args_is_help=True)
 deliveries = typer.Typer(help="Inspect, redeliver and recover deliveries.", no_args_is_help=True)
@@ -38,6 +40,8 @@ def parse_fields(pairs: list[str]) -> dict[str, str]:
 
 
 def _event_service(rt: Runtime) -> EventService:
+    from hookyard.services.events import EventService
+
     return EventService(
         rt.store,
         rt.catalog,
@@ -77,6 +81,12 @@ def publish(
     options.emit(
         view, as_json=as_json, text=f"{published.event_id} ({published.deliveries} deliveries)"
     )
+
+
+def _deliveries(rt: Runtime) -> DeliveryService:
+    from hookyard.services.deliveries import DeliveryService
+
+    return DeliveryService(rt.store)
 
 
 def _view(record: DeliveryRecord) -> dict[str, Any]:
@@ -130,7 +140,7 @@ def list_deliveries(
 ) -> None:
     """List deliveries, newest first."""
     records = run(
-        lambda rt: DeliveryService(rt.store).list(
+        lambda rt: _deliveries(rt).list(
             client, state=state, callback_url=url, event_id=event, limit=limit
         )
     )
@@ -145,7 +155,7 @@ def show(
     as_json: bool = JSON,
 ) -> None:
     """One delivery with every attempt."""
-    record = run(lambda rt: DeliveryService(rt.store).get(client, delivery_id))
+    record = run(lambda rt: _deliveries(rt).get(client, delivery_id))
     view = _detail(record)
     lines = [_line(view)]
     for a in view["attempts"]:
@@ -163,7 +173,7 @@ def redeliver(
     as_json: bool = JSON,
 ) -> None:
     """Queue one delivery again for a new round of tries."""
-    record = run(lambda rt: DeliveryService(rt.store).redeliver(client, delivery_id))
+    record = run(lambda rt: _deliveries(rt).redeliver(client, delivery_id))
     options.emit(_view(record), as_json=as_json, text=f"{delivery_id} queued again")
 
 
@@ -178,7 +188,7 @@ def recover(
 ) -> None:
     """Queue again the held and failed deliveries of a reactivated url made since a time."""
     moment = _time(since)
-    count = run(lambda rt: DeliveryService(rt.store).recover(client, url, moment))
+    count = run(lambda rt: _deliveries(rt).recover(client, url, moment))
     options.emit({"recovered": count}, as_json=as_json, text=f"{count} deliveries queued again")
 
 

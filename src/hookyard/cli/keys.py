@@ -9,8 +9,6 @@ import typer
 
 from hookyard.cli import options
 from hookyard.cli.tenancy import run
-from hookyard.services.keys import KeyRing
-from hookyard.store import sealing
 
 if TYPE_CHECKING:
     from hookyard.cli.runtime import Runtime
@@ -25,6 +23,8 @@ def rotate_jwt(as_json: bool = JSON) -> None:
 
     Restart or signal nothing: running servers pick the new key up when they first see it.
     """
+    from hookyard.services.keys import KeyRing
+
     settings = options.settings()
     ring = KeyRing(settings.data_dir / "jwt")
     new = ring.rotate()
@@ -35,6 +35,8 @@ def rotate_jwt(as_json: bool = JSON) -> None:
 @keys.command("prune-jwt")
 def prune_jwt(as_json: bool = JSON) -> None:
     """Remove old signing keys whose tokens have all expired (older than the token lifetime)."""
+    from hookyard.services.keys import KeyRing
+
     settings = options.settings()
     ring = KeyRing(settings.data_dir / "jwt")
     removed = ring.prune(older_than=time.time() - settings.token_ttl_seconds)
@@ -52,6 +54,8 @@ def rotate_secret_key(as_json: bool = JSON) -> None:
     The old key files stay until `prune-secret-keys` finds nothing sealed with them.
     With HOOKYARD_SECRET_KEY set instead, put the new key first in it and run `reseal`.
     """
+    from hookyard.store import sealing
+
     settings = options.settings()
     if settings.secret_key.strip():
         options.fail(
@@ -76,6 +80,8 @@ def reseal(as_json: bool = JSON) -> None:
 @keys.command("prune-secret-keys")
 def prune_secret_keys(as_json: bool = JSON) -> None:
     """Remove key files that no stored secret is sealed with (never the newest)."""
+    from hookyard.store import sealing
+
     settings = options.settings()
     directory = sealing.key_directory(settings)
 

@@ -12,7 +12,7 @@ import json
 import signal
 import time
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,7 +22,9 @@ from rich.text import Text
 from hookyard import signing
 from hookyard.cli import options
 from hookyard.receiver import verification
-from hookyard.receiver.listener import Listener, Options, Seen
+
+if TYPE_CHECKING:
+    from hookyard.receiver.listener import Listener, Options, Seen
 
 MAX_SHOWN_BODY = 4096
 
@@ -60,6 +62,8 @@ def listen(
     tolerance: Tolerance = verification.DEFAULT_TOLERANCE,
 ) -> None:
     """Receive webhooks locally: answer challenges, verify, print, optionally forward."""
+    from hookyard.receiver.listener import Listener, Options
+
     settings = Options(_secret(secret), _forward_url(forward_to), respond, tolerance)
     console = Console(soft_wrap=True, highlight=False)
     listener = Listener(settings, lambda seen: render(console, seen))

@@ -10,15 +10,15 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
 from hookyard.cli import logs, options
 from hookyard.config import Settings
-from hookyard.delivery import http, netguard
-from hookyard.delivery.sender import Sender
-from hookyard.delivery.worker import Worker, WorkerConfig, policy_from_settings
-from hookyard.store import Store, migrate
+
+if TYPE_CHECKING:
+    from hookyard.store import Store
 
 log = logging.getLogger("hookyard.worker")
 
@@ -26,6 +26,10 @@ log = logging.getLogger("hookyard.worker")
 @asynccontextmanager
 async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asyncio.Event]:
     """Run a worker on `store` while the block runs; set the yielded event to stop it early."""
+    from hookyard.delivery import http, netguard
+    from hookyard.delivery.sender import Sender
+    from hookyard.delivery.worker import Worker, WorkerConfig, policy_from_settings
+
     guard = netguard.Guard.from_settings(settings)
     for warning in guard.warnings():
         log.warning(warning)
@@ -43,6 +47,8 @@ async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asy
 
 
 async def _work(settings: Settings) -> None:
+    from hookyard.store import Store
+
     store = Store.from_settings(settings, pool_size=4)
     try:
         async with delivery_worker(settings, store) as stop:
@@ -59,6 +65,8 @@ async def _work(settings: Settings) -> None:
 
 def worker() -> None:
     """Deliver queued events to their callbacks until SIGTERM (any number may share PostgreSQL)."""
+    from hookyard.store import migrate
+
     logs.configure()
     settings = options.settings()
     migrate.upgrade_sync(settings.database_url)
