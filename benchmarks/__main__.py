@@ -11,6 +11,7 @@ import os
 import platform
 import shutil
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from functools import partial
@@ -74,14 +75,12 @@ def _scale_out(bench: Bench) -> None:
 
 
 def _memory(bench: Bench) -> None:
-    for dialect in bench.dialects:
-        for count in bench.sizes.memory_counts:
-            _attempt(
-                bench,
-                f"memory {dialect} {count}",
-                partial(throughput.worker_memory, bench, dialect, count),
-            )
-        goals.memory(bench.report, dialect, bench.sizes.memory_counts)
+    counts = bench.sizes.memory_counts
+    for dialect in bench.sizes.memory_dialects(bench.dialects):
+        _attempt(
+            bench, f"memory {dialect}", partial(throughput.worker_memory, bench, dialect, counts)
+        )
+        goals.memory(bench.report, dialect, counts)
 
 
 RUNNERS: dict[str, Callable[[Bench], None]] = {
@@ -95,9 +94,14 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
 
 
 def _attempt(bench: Bench, what: str, step: Callable[[], object]) -> None:
-    print(f"-- {what}", flush=True)
+    if time.monotonic() > bench.deadline:
+        bench.report.errors.append(f"{what}: skipped, the run's time budget is spent")
+        return
+    print(f"-- {what}", end="", flush=True)
+    started = time.monotonic()
     try:
         step()
+        print(f" ({time.monotonic() - started:.0f} s)", flush=True)
     except Exception as exc:  # a failed scenario is reported and the others still run
         traceback.print_exc()
         bench.report.errors.append(f"{what}: {type(exc).__name__}: {exc}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,18 +17,27 @@ class Sizes:
     """How big each scenario is. `SMOKE` runs every scenario in seconds; `FULL` is `make bench`."""
 
     throughput: int = 50_000
-    peer: int = 10_000
+    peer: int = 5_000
     batch_events: int = 500
     latency_rate: float = 200.0
     latency_seconds: float = 30.0
     fanout_records: int = 10_000
     isolation_hosts: int = 20
     isolation_rate: float = 50.0
-    isolation_seconds: float = 10.0
+    isolation_seconds: float = 6.0
     scale_workers: tuple[int, ...] = (1, 2, 4)
-    scale_deliveries: int = 20_000
+    scale_deliveries: int = 16_000
     memory_counts: tuple[int, int] = (10_000, 100_000)
     min_rate: float = 250.0
+    budget_seconds: float = 14 * 60
+    memory_everywhere: bool = False
+
+    def memory_dialects(self, dialects: tuple[str, ...]) -> tuple[str, ...]:
+        """Where the 100k memory run goes: the worker process on PostgreSQL (SQLite's
+        `hookyard serve` peak RSS comes from the throughput run), unless `memory_everywhere`."""
+        if self.memory_everywhere or "postgres" not in dialects:
+            return dialects
+        return ("postgres",)
 
     def timeout(self, deliveries: int) -> float:
         """How long to wait for `deliveries`: bounded, generous for a loaded 2-core machine."""
@@ -49,6 +59,7 @@ SMOKE = Sizes(
     scale_deliveries=200,
     memory_counts=(100, 400),
     min_rate=20.0,
+    memory_everywhere=True,
 )
 
 
@@ -61,6 +72,7 @@ class Bench:
 
     def __post_init__(self) -> None:
         self.report.sizes = asdict(self.sizes)
+        self.deadline = time.monotonic() + self.sizes.budget_seconds
 
     def place(self, name: str) -> Path:
         """A fresh scratch directory for one run."""

@@ -13,7 +13,12 @@ def _figure(run: Run | None, name: str) -> float | None:
 
 
 def throughput(report: Report, dialect: str) -> None:
-    mine = _figure(report.find("throughput", "hookyard", dialect), "deliveries_per_s")
+    run = report.find("throughput", "hookyard", dialect)
+    rss = _figure(run, "peak_rss_mb")
+    if rss:
+        what = "peak RSS MB of hookyard serve"
+        report.goal("throughput", dialect, what, rss, "<= 200", rss <= 200)
+    mine = _figure(run, "deliveries_per_s")
     ceiling = _figure(report.find("throughput", "ceiling"), "deliveries_per_s")
     peer = _figure(report.find("throughput", "celery peer"), "deliveries_per_s")
     if mine and ceiling:
@@ -75,8 +80,8 @@ def memory(report: Report, dialect: str, counts: tuple[int, int]) -> None:
     peaks = {r.scenario: _figure(r, "peak_rss_mb") for r in runs}
     small, large = peaks.get(f"memory {counts[0]}"), peaks.get(f"memory {counts[1]}")
     if large:
-        report.goal("memory", dialect, "peak RSS MB", large, "<= 200", large <= 200)
+        report.goal("memory", dialect, "peak worker RSS MB", large, "<= 200", large <= 200)
     if small and large:
         growth = large / small - 1
-        what = f"RSS growth {counts[0]:,} -> {counts[1]:,}"
+        what = f"RSS growth {counts[0]:,} -> {counts[1]:,} deliveries"
         report.goal("memory", dialect, what, growth * 100, "<= 10 %", growth <= 0.10)

@@ -70,7 +70,7 @@ class PeerWorker:
     """A Celery worker subprocess on the benchmark queue (threads pool: the fastest of prefork,
     threads and gevent measured here, at the same concurrency as Hookyard and the ceiling)."""
 
-    def __init__(self, pool: str = "threads", concurrency: int = 64) -> None:
+    def __init__(self, log: Path, pool: str = "threads", concurrency: int = 64) -> None:
         command = [
             sys.executable,
             "-m",
@@ -87,8 +87,12 @@ class PeerWorker:
             "--without-mingle",
             "--without-heartbeat",
         ]
+        self._log = log.open("ab")
         self.process = subprocess.Popen(
-            command, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL
+            command,
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -109,3 +113,4 @@ class PeerWorker:
             except subprocess.TimeoutExpired:
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+        self._log.close()

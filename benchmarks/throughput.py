@@ -10,6 +10,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -44,7 +45,7 @@ def ceiling(bench: Bench, count: int) -> Run:
 def celery_peer(bench: Bench, count: int) -> Run:
     """One Celery task per delivery on the local Redis, publish time included."""
     peer.flush()
-    worker = peer.PeerWorker(concurrency=CONCURRENCY)
+    worker = peer.PeerWorker(bench.place("peer") / "worker.log", concurrency=CONCURRENCY)
     try:
         with ReceiverProcess(healthy=HOSTS) as receiver:
             worker.wait_ready()
@@ -94,11 +95,11 @@ def hookyard(bench: Bench, dialect: str, count: int, scenario: str = "throughput
     return bench.report.add(run)
 
 
-def worker_memory(bench: Bench, dialect: str, count: int) -> Run:
-    """Peak RSS of one `hookyard worker` (PostgreSQL) or `hookyard serve` (SQLite)."""
-    if dialect == "sqlite":
-        return hookyard(bench, dialect, count, scenario=f"memory {count}")
-    place = bench.place(f"memory-{dialect}-{count}")
+def worker_memory(bench: Bench, dialect: str, counts: tuple[int, int]) -> list[Run]:
+    """Peak RSS of one `hookyard worker` after the first `counts[0]` deliveries and after all
+    `counts[1]` of one run: memory that grows with deliveries shows as the difference."""
+    small, large = (count // HOSTS * HOSTS for count in counts)
+    place = bench.place(f"memory-{dialect}")
     with (
         databases.fresh(dialect, place) as url,
         ReceiverProcess(healthy=HOSTS) as receiver,
@@ -107,21 +108,29 @@ def worker_memory(bench: Bench, dialect: str, count: int) -> Run:
         provision(deployment, receiver.urls(), HOSTS)
         sampler = procs.RssSampler(deployment.worker_pids)
         try:
-            stats, first = _deliver(bench, deployment, receiver, count)
+            publisher = Publisher(deployment)
+            thread = threading.Thread(
+                target=asyncio.run,
+                args=(publisher.batches(range(large // HOSTS), bench.sizes.batch_events),),
+            )
+            thread.start()
+            early = deployment.wait_delivered(receiver, small, bench.sizes.timeout(small))
+            early_peak = max(sampler.peak.values()) / 2**20
+            stats = deployment.wait_delivered(receiver, large, bench.sizes.timeout(large))
+            thread.join(timeout=60)
         finally:
             peaks = sampler.stop()
-    expected = count // HOSTS * HOSTS
-    run = Run(
-        f"memory {count}",
-        "hookyard worker",
-        dialect,
-        expected,
-        stats["healthy_distinct"],
-        stats["duplicates"],
-    )
-    run.figures["deliveries_per_s"] = rate(expected, first, stats["last_new_at"])
-    run.figures["peak_rss_mb"] = max(peaks.values())
-    return bench.report.add(run)
+    first = min(publisher.published.values())
+    runs = []
+    points = ((small, early, early_peak), (large, stats, max(peaks.values())))
+    for asked, (count, seen, peak) in zip(counts, points, strict=True):
+        received = min(count, seen["healthy_distinct"])
+        run = Run(f"memory {asked:,}", "hookyard worker", dialect, count, received, 0)
+        run.figures["deliveries_per_s"] = rate(count, first, seen["last_new_at"])
+        run.figures["peak_rss_mb"] = peak
+        runs.append(bench.report.add(run))
+    runs[-1].duplicates = stats["duplicates"]
+    return runs
 
 
 def scale_out(bench: Bench, workers: int, count: int) -> Run:
