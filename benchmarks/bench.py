@@ -23,13 +23,13 @@ class Sizes:
     latency_seconds: float = 30.0
     fanout_records: int = 10_000
     isolation_hosts: int = 20
-    isolation_rate: float = 50.0
-    isolation_seconds: float = 6.0
+    isolation_rate: float = 10.0
+    isolation_seconds: float = 10.0
     scale_workers: tuple[int, ...] = (1, 2, 4)
     scale_deliveries: int = 16_000
     memory_counts: tuple[int, int] = (10_000, 100_000)
     min_rate: float = 250.0
-    budget_seconds: float = 14 * 60
+    budget_seconds: float = 12 * 60
     memory_everywhere: bool = False
 
     def memory_dialects(self, dialects: tuple[str, ...]) -> tuple[str, ...]:

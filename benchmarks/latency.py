@@ -15,7 +15,7 @@ from benchmarks import databases, procs
 from benchmarks.bench import Bench
 from benchmarks.hookyard_side import Deployment, Publisher, provision
 from benchmarks.receiver import ReceiverProcess
-from benchmarks.results import Run, latencies_ms, latency_figures, rate
+from benchmarks.results import Run, latencies_ms, latency_figures, percentile, rate
 
 
 def hookyard(bench: Bench, dialect: str) -> Run:
@@ -35,6 +35,11 @@ def hookyard(bench: Bench, dialect: str) -> Run:
         receipts = receiver.first_receipts(place)
     run = Run("latency", "hookyard", dialect, count, stats["healthy_distinct"], stats["duplicates"])
     run.figures.update(latency_figures(latencies_ms(receipts, publisher.published)))
+    accepted = [
+        (publisher.accepted_at[seq] - sent) * 1000.0 for seq, sent in publisher.published.items()
+    ]
+    run.figures["accept_p50_ms"] = percentile(accepted, 0.50)
+    run.figures["accept_p99_ms"] = percentile(accepted, 0.99)
     return bench.report.add(run)
 
 

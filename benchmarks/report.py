@@ -15,6 +15,8 @@ UNITS = {
     "p99_ms": ("p99 ms", "{:.1f}"),
     "max_ms": ("max ms", "{:.1f}"),
     "accepted_s": ("202 after s", "{:.3f}"),
+    "accept_p50_ms": ("202 p50 ms", "{:.1f}"),
+    "accept_p99_ms": ("202 p99 ms", "{:.1f}"),
     "last_receipt_s": ("last receipt s", "{:.2f}"),
     "peak_rss_mb": ("peak RSS MB", "{:.0f}"),
     "startup_s": ("first receipt s", "{:.2f}"),
