@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -88,12 +89,20 @@ def start(host: str, port: int, *, deliver: bool) -> None:
         options.safe_url(settings.database_url),
         "with a delivery worker" if deliver else "API only",
     )
+    for number in (signal.SIGTERM, signal.SIGINT):
+        # uvicorn shuts down gracefully on these, then raises them again with the handler that
+        # was installed before it; a no-op one lets the process exit 0 after a clean stop.
+        signal.signal(number, _after_graceful_stop)
     try:
         import uvloop
 
         uvloop.run(_serve(settings, host, port, deliver=deliver))
     except ImportError:  # pragma: no cover - uvloop is a pinned dependency
         asyncio.run(_serve(settings, host, port, deliver=deliver))
+
+
+def _after_graceful_stop(_number: int, _frame: object) -> None:
+    return None
 
 
 def serve(host: str = HOST, port: int = PORT) -> None:
