@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -65,8 +66,15 @@ async def test_serve_accepts_an_event_and_delivers_it(
         await receiver.wait_for(lambda: len(receiver.posts()) == 1, timeout=30, what="the delivery")
         assert server.stop(signal.SIGTERM) == 0, server.errors
         assert "Application shutdown complete" in server.errors
+        attempts = [
+            json.loads(line) for line in server.errors.splitlines() if "delivery_attempt" in line
+        ]
     (got,) = receiver.posts()
     standardwebhooks.Webhook(secret).verify(got.body, got.headers)
+    (attempt,) = attempts
+    assert attempt["delivery_id"] == got.headers["webhook-id"]
+    assert (attempt["attempt"], attempt["status"], attempt["outcome"]) == (1, 200, "success")
+    assert attempt["duration_ms"] >= 0
     assert (
         f'"entityUrl":"{base}/precon/api/v1/businessUnits/{unit}/Projects/p-1"'.encode() in got.body
     )

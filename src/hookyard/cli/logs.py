@@ -1,11 +1,19 @@
-"""Logging: structlog JSON lines on stderr, for Hookyard's own loggers and the stdlib's."""
+"""Logging: structlog JSON lines on stderr, for Hookyard's own loggers and the stdlib's.
+
+Fields passed as `extra=` become keys of the line (one line per delivery attempt carries
+`delivery_id`, `attempt`, `status`, `duration_ms`, `outcome`)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
+import orjson
 import structlog
+
+
+def _dumps(data: object, **_options: object) -> str:
+    return orjson.dumps(data, default=str).decode()
 
 
 def configure(level: str = "INFO") -> None:
@@ -14,6 +22,7 @@ def configure(level: str = "INFO") -> None:
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
@@ -27,7 +36,7 @@ def configure(level: str = "INFO") -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_dumps),
         ],
     )
     handler = logging.StreamHandler(sys.stderr)

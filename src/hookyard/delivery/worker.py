@@ -327,10 +327,12 @@ def _observe(job: Claimed, result: sending.Result) -> None:
     _COUNTERS[result.outcome].inc()
     LATENCY.observe(result.duration_ms / 1000.0)
     log.info(
-        "delivery_attempt delivery_id=%s attempt=%d status=%s duration_ms=%.1f outcome=%s",
-        job.id,
-        job.attempt,
-        result.status_code,
-        result.duration_ms,
-        result.outcome.value,
+        "delivery_attempt",
+        extra={
+            "delivery_id": job.id,
+            "attempt": job.attempt,
+            "status": result.status_code,
+            "duration_ms": round(result.duration_ms, 1),
+            "outcome": result.outcome.value,
+        },
     )
