@@ -7,10 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-CODE := src tests $(wildcard benchmarks examples)
+CODE := src tests $(wildcard benchmarks examples scripts)
 export HOOKYARD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak clean format
+.PHONY: install run openapi test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak clean format
 
 install: $(STAMP)
 
@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml
 run: install
 	HOOKYARD_ALLOW_PRIVATE_CALLBACKS=$${HOOKYARD_ALLOW_PRIVATE_CALLBACKS:-true} \
 		$(BIN)/hookyard demo --host $(HOST) --port $(PORT)
+
+openapi: install
+	$(PY) scripts/openapi.py docs/reference/openapi.json
 
 test: check
 
