@@ -116,6 +116,13 @@ async def test_reactivate_and_recover_delivers_the_held_ones(
             return (await tenancy.subscription_status(store, record))[0] == "Stopped"
 
         await engine.eventually(stopped, what="the record Stopped")
+
+        async def settled() -> bool:
+            states = set((await tenancy.delivery_states(store)).values())
+            return not states & {"pending", "in_flight"}
+
+        # tries of a, b and c already in flight when the record stopped finish, then are held
+        await engine.eventually(settled, what="the tries in flight to finish")
         states = sorted((await tenancy.delivery_states(store)).values())
         assert states == ["failed", "held", "held", "held"]
         assert await service.recover(tenant.client_id, receiver.url(), since) == 0
