@@ -10,11 +10,10 @@ import httpx
 import pytest
 import standardwebhooks
 
-from hookyard import signing
 from hookyard.cli.runtime import Runtime
-from tests.support import processes, tenancy
+from tests.support import processes, served
 from tests.support.receiver import Receiver
-from tests.support.tenants import make_tenant
+from tests.support.tenants import bearer, token
 
 pytestmark = pytest.mark.slow
 
@@ -22,46 +21,21 @@ pytestmark = pytest.mark.slow
 async def test_serve_accepts_an_event_and_delivers_it(
     runtime: Runtime, database_url: str, receiver: Receiver, tmp_path: Path
 ) -> None:
-    tenant = await make_tenant(runtime)
-    secret = signing.generate_secret()
-    owner = tenancy.Tenant(tenant.company.id, tenant.client_id)
-    unit = tenant.units[0].id
-    await tenancy.subscribe(
-        runtime.store,
-        owner,
-        "precon",
-        "ProjectCreated",
-        receiver.url(),
-        partition=unit,
-        secret=secret,
-    )
+    subscribed = await served.subscribed_tenant(runtime, receiver)
+    tenant, unit = subscribed.tenant, subscribed.unit
     port = processes.free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        "HOOKYARD_DATABASE_URL": database_url,
-        "HOOKYARD_DATA_DIR": str(runtime.settings.data_dir),
-        "HOOKYARD_ALLOW_PRIVATE_CALLBACKS": "true",
-        "HOOKYARD_PUBLIC_BASE_URL": base,
-    }
+    env = served.environment(runtime, database_url, HOOKYARD_PUBLIC_BASE_URL=base)
     args = [*processes.HOOKYARD, "serve", "--port", str(port)]
     with processes.running(args, tmp_path, env) as server:
         await server.wait_until_answering(f"{base}/healthz")
         async with httpx.AsyncClient(base_url=base, timeout=20) as client:
-            form = {
-                "grant_type": "client_credentials",
-                "client_id": tenant.client_id,
-                "client_secret": tenant.secret,
-                "scope": "events:publish",
-            }
-            issued = await client.post("/identity/connect/token", data=form)
-            headers = {"Authorization": f"Bearer {issued.json()['access_token']}"}
-            event = {
-                "eventType": "ProjectCreated",
-                "companyId": tenant.company.id,
-                "businessUnitId": unit,
-                "projectId": "p-1",
-            }
-            accepted = await client.post("/events/api/v1/precon", json=event, headers=headers)
+            access = await token(client, tenant.client_id, tenant.secret, "events:publish")
+            accepted = await client.post(
+                "/events/api/v1/precon",
+                json=served.project_created(subscribed),
+                headers=bearer(access),
+            )
             assert accepted.status_code == 202, accepted.text
         await receiver.wait_for(lambda: len(receiver.posts()) == 1, timeout=30, what="the delivery")
         assert server.stop(signal.SIGTERM) == 0, server.errors
@@ -70,7 +44,7 @@ async def test_serve_accepts_an_event_and_delivers_it(
             json.loads(line) for line in server.errors.splitlines() if "delivery_attempt" in line
         ]
     (got,) = receiver.posts()
-    standardwebhooks.Webhook(secret).verify(got.body, got.headers)
+    standardwebhooks.Webhook(subscribed.secret).verify(got.body, got.headers)
     (attempt,) = attempts
     assert attempt["delivery_id"] == got.headers["webhook-id"]
     assert (attempt["attempt"], attempt["status"], attempt["outcome"]) == (1, 200, "success")

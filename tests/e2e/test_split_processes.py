@@ -9,11 +9,10 @@ import httpx
 import pytest
 import standardwebhooks
 
-from hookyard import signing
 from hookyard.cli.runtime import Runtime
-from tests.support import processes, tenancy
+from tests.support import processes, served
 from tests.support.receiver import Receiver
-from tests.support.tenants import bearer, make_tenant, token
+from tests.support.tenants import bearer, token
 
 pytestmark = pytest.mark.slow
 
@@ -21,26 +20,11 @@ pytestmark = pytest.mark.slow
 async def test_an_api_process_and_a_worker_process_deliver_together(
     runtime: Runtime, database_url: str, receiver: Receiver, tmp_path: Path
 ) -> None:
-    tenant = await make_tenant(runtime)
-    secret = signing.generate_secret()
-    unit = tenant.units[0].id
-    owner = tenancy.Tenant(tenant.company.id, tenant.client_id)
-    await tenancy.subscribe(
-        runtime.store,
-        owner,
-        "precon",
-        "ProjectCreated",
-        receiver.url(),
-        partition=unit,
-        secret=secret,
-    )
+    subscribed = await served.subscribed_tenant(runtime, receiver)
+    tenant = subscribed.tenant
     port = processes.free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        "HOOKYARD_DATABASE_URL": database_url,
-        "HOOKYARD_DATA_DIR": str(runtime.settings.data_dir),
-        "HOOKYARD_ALLOW_PRIVATE_CALLBACKS": "true",
-    }
+    env = served.environment(runtime, database_url)
     (tmp_path / "api").mkdir()
     (tmp_path / "worker").mkdir()
     api_args = [*processes.HOOKYARD, "api", "--port", str(port)]
@@ -49,14 +33,10 @@ async def test_an_api_process_and_a_worker_process_deliver_together(
         assert "API only" in api.errors
         async with httpx.AsyncClient(base_url=base, timeout=20) as client:
             access = await token(client, tenant.client_id, tenant.secret, "events:publish")
-            event = {
-                "eventType": "ProjectCreated",
-                "companyId": tenant.company.id,
-                "businessUnitId": unit,
-                "projectId": "p-1",
-            }
             accepted = await client.post(
-                "/events/api/v1/precon", json=event, headers=bearer(access)
+                "/events/api/v1/precon",
+                json=served.project_created(subscribed),
+                headers=bearer(access),
             )
             assert accepted.status_code == 202, accepted.text
         worker_args = [*processes.HOOKYARD, "worker"]
@@ -64,4 +44,4 @@ async def test_an_api_process_and_a_worker_process_deliver_together(
             await receiver.wait_for(lambda: len(receiver.posts()) == 1, 30, "the delivery")
             assert worker.stop() == 0, worker.errors
     (got,) = receiver.posts()
-    standardwebhooks.Webhook(secret).verify(got.body, got.headers)
+    standardwebhooks.Webhook(subscribed.secret).verify(got.body, got.headers)

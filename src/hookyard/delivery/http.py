@@ -141,3 +141,14 @@ def request(
     if "proxy" in kwargs:
         raise TypeError("request() does not accept a proxy: the guard must see the final address")
     return session.request(method, url, allow_redirects=False, **kwargs)
+
+
+async def read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The first `limit` bytes of the response body; the rest is never read."""
+    body = b""
+    while len(body) < limit:
+        chunk = await response.content.read(limit - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return body

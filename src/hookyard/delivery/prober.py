@@ -93,20 +93,9 @@ class Prober:
             http.client_session(self._guard, limit=1, timeout=timeout) as session,
             http.request(session, "GET", url) as response,
         ):
-            body = await _read_start(response)
+            body = await http.read_prefix(response, MAX_BODY_BYTES)
             location = response.headers.get("Location")
             return _judge(response.status, body, value, location)
-
-
-async def _read_start(response: aiohttp.ClientResponse) -> bytes:
-    """The first MAX_BODY_BYTES of the body (enough to compare with any challenge value)."""
-    body = b""
-    while len(body) < MAX_BODY_BYTES:
-        chunk = await response.content.read(MAX_BODY_BYTES - len(body))
-        if not chunk:
-            break
-        body += chunk
-    return body
 
 
 def _address_detail(detail: str) -> str:

@@ -100,7 +100,7 @@ class Sender:
             headers=headers,
             timeout=self._timeout,
         ) as response:
-            body = await _read_prefix(response)
+            body = await http.read_prefix(response, BODY_LIMIT)
             return _Answer(
                 response.status,
                 body.decode("utf-8", errors="replace"),
@@ -116,16 +116,6 @@ class Sender:
 
 def _elapsed(began: float) -> float:
     return (time.perf_counter() - began) * 1000.0
-
-
-async def _read_prefix(response: aiohttp.ClientResponse) -> bytes:
-    body = b""
-    while len(body) < BODY_LIMIT:
-        chunk = await response.content.read(BODY_LIMIT - len(body))
-        if not chunk:
-            break
-        body += chunk
-    return body
 
 
 def _result(answer: _Answer, started_at: datetime, duration_ms: float) -> Result:

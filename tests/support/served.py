@@ -1,0 +1,58 @@
+"""Set-up shared by tests that run Hookyard as processes: a subscribed tenant and the process
+environment pointing at the test's database and data directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hookyard import signing
+from hookyard.cli.runtime import Runtime
+from tests.support import tenancy
+from tests.support.receiver import Receiver
+from tests.support.tenants import Tenant, make_tenant
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """A tenant whose client has `receiver` subscribed to ProjectCreated of its first unit."""
+
+    tenant: Tenant
+    unit: str
+    secret: str
+
+
+async def subscribed_tenant(runtime: Runtime, receiver: Receiver) -> Subscribed:
+    tenant = await make_tenant(runtime)
+    secret = signing.generate_secret()
+    unit = tenant.units[0].id
+    owner = tenancy.Tenant(tenant.company.id, tenant.client_id)
+    await tenancy.subscribe(
+        runtime.store,
+        owner,
+        "precon",
+        "ProjectCreated",
+        receiver.url(),
+        partition=unit,
+        secret=secret,
+    )
+    return Subscribed(tenant, unit, secret)
+
+
+def environment(runtime: Runtime, database_url: str, **extra: str) -> dict[str, str]:
+    """`HOOKYARD_*` for a process sharing the test's database, keys and loopback allowance."""
+    return {
+        "HOOKYARD_DATABASE_URL": database_url,
+        "HOOKYARD_DATA_DIR": str(runtime.settings.data_dir),
+        "HOOKYARD_ALLOW_PRIVATE_CALLBACKS": "true",
+        **extra,
+    }
+
+
+def project_created(subscribed: Subscribed) -> dict[str, str]:
+    """A ProjectCreated event that matches the subscription."""
+    return {
+        "eventType": "ProjectCreated",
+        "companyId": subscribed.tenant.company.id,
+        "businessUnitId": subscribed.unit,
+        "projectId": "p-1",
+    }
