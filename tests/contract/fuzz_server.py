@@ -7,8 +7,10 @@ machine.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +21,13 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+PR_SET_PDEATHSIG = 1
 BIN = Path(sys.executable).parent
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this child when its parent dies, so a killed run leaves no server."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_port() -> int:
@@ -99,6 +107,7 @@ def run(database_url: str, examples: int) -> dict[str, object]:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent,
         )
         try:
             _wait_healthy(url, server)
