@@ -172,3 +172,29 @@ async def test_deliveries_are_inspected_redelivered_and_recovered(
         assert recovered.status_code == 202
         assert recovered.json() == {"recovered": 0}
     assert len({r.headers["webhook-id"] for r in receiver.posts()}) == 1
+
+
+async def test_a_company_client_publishes_for_its_own_company_only(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    tenant, headers = await _publisher(api, runtime)
+    other = await make_tenant(runtime, "Other Co")
+    foreign = await api.post(f"{EVENTS}/precon", json=_precon(other), headers=headers)
+    assert foreign.status_code == 403
+    assert "own company" in foreign.json()["detail"]
+    mixed = [_precon(tenant), _precon(other)]
+    refused = await api.post(f"{EVENTS}/precon/batch", json=mixed, headers=headers)
+    assert refused.status_code == 403
+    assert await runtime.store.events.count() == 0
+    own = await api.post(f"{EVENTS}/precon", json=_precon(tenant), headers=headers)
+    assert own.status_code == 202
+
+
+async def test_a_product_back_end_with_admin_publishes_for_any_company(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    operator = await make_tenant(runtime, "Operator", scopes=["events:publish", "hookyard:admin"])
+    customer = await make_tenant(runtime, "Customer Co")
+    headers = bearer(await token(api, operator.client_id, operator.secret))
+    accepted = await api.post(f"{EVENTS}/precon", json=_precon(customer), headers=headers)
+    assert accepted.status_code == 202, accepted.text

@@ -301,7 +301,7 @@ async def test_deliveries_are_seen_and_redelivered_only_by_their_client(
     api: httpx.AsyncClient, runtime: Runtime, world: World
 ) -> None:
     publisher = await runtime.credentials.create_client(
-        scopes=["events:publish"], company_id=world.companies["A"]
+        scopes=["events:publish", "hookyard:admin"], company_id=world.companies["A"]
     )
     headers = bearer(await token(api, publisher.client.id, publisher.secret))
     for letter, company in world.companies.items():

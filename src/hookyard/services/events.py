@@ -56,11 +56,16 @@ class EventService:
         *,
         publisher_id: str,
         idempotency_key: str | None = None,
+        for_company: str | None = None,
     ) -> Published:
-        """Validate and store one event of the product with route segment `product`."""
+        """Validate and store one event of the product with route segment `product`.
+
+        With `for_company`, only events of that company are accepted (Forbidden otherwise).
+        """
         entry = self._catalog.by_route(product)
         _check_key(idempotency_key)
         new = self._prepare(entry, event, publisher_id, idempotency_key, prefix="")
+        _only_for(for_company, [new])
         (result,) = await self._store.events.ingest([new], self._now())
         return Published(result.event_id, result.deliveries, result.duplicate)
 
@@ -71,6 +76,7 @@ class EventService:
         *,
         publisher_id: str,
         idempotency_key: str | None = None,
+        for_company: str | None = None,
     ) -> list[Published]:
         """Validate every event first, then store them all in one transaction (or none)."""
         entry = self._catalog.by_route(product)
@@ -91,6 +97,7 @@ class EventService:
                 problems.update(exc.errors)
         if problems:
             raise errors.InvalidInput(_summary(problems), problems)
+        _only_for(for_company, prepared)
         results = await self._store.events.ingest(prepared, self._now())
         return [Published(r.event_id, r.deliveries, r.duplicate) for r in results]
 
@@ -125,6 +132,16 @@ class EventService:
             body=body,
             publisher_id=publisher_id,
             idempotency_key=key,
+        )
+
+
+def _only_for(company_id: str | None, events: list[NewEvent]) -> None:
+    if company_id is None:
+        return
+    if any(event.company_id != company_id for event in events):
+        raise errors.Forbidden(
+            "This token may publish events for its own company only; a product back end that "
+            "publishes for every company needs the hookyard:admin scope."
         )
 
 

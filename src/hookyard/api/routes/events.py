@@ -26,6 +26,13 @@ IdempotencyKey = Annotated[
 ]
 
 
+def _company_scope(caller: models.Principal) -> str | None:
+    """Whose events the caller may publish: any company's with hookyard:admin, else its own."""
+    if caller.has_scope(identity.ADMIN):
+        return None
+    return caller.company_id or ""
+
+
 def _service(request: Request) -> EventService:
     ctx = context(request)
     return EventService(
@@ -50,7 +57,11 @@ async def publish(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, str]:
     published = await _service(request).publish(
-        product, event, publisher_id=caller.client_id, idempotency_key=idempotency_key
+        product,
+        event,
+        publisher_id=caller.client_id,
+        idempotency_key=idempotency_key,
+        for_company=_company_scope(caller),
     )
     return {"eventId": published.event_id}
 
@@ -69,6 +80,10 @@ async def publish_batch(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, list[str]]:
     published = await _service(request).publish_many(
-        product, events, publisher_id=caller.client_id, idempotency_key=idempotency_key
+        product,
+        events,
+        publisher_id=caller.client_id,
+        idempotency_key=idempotency_key,
+        for_company=_company_scope(caller),
     )
     return {"eventIds": [p.event_id for p in published]}
