@@ -71,7 +71,7 @@ def test_bad_commands_say_what_to_fix(cli_env: str, args: list[str], message: st
 
 def test_publish_list_show_redeliver_recover(cli_env: str) -> None:
     tenant = _setup(cli_env)
-    code, out, err = _invoke(
+    publish = (
         "events",
         "publish",
         "precon",
@@ -86,26 +86,11 @@ def test_publish_list_show_redeliver_recover(cli_env: str) -> None:
         "k",
         "--json",
     )
+    code, out, err = _invoke(*publish)
     assert code == 0, err
     published = json.loads(out)
     assert (published["deliveries"], published["duplicate"]) == (1, False)
-    again = json.loads(
-        _invoke(
-            "events",
-            "publish",
-            "precon",
-            "ProjectCreated",
-            "--company",
-            tenant.company_id,
-            "--business-unit",
-            BU,
-            "--field",
-            "projectId=p-9",
-            "--idempotency-key",
-            "k",
-            "--json",
-        )[1]
-    )
+    again = json.loads(_invoke(*publish)[1])
     assert (again["eventId"], again["duplicate"]) == (published["eventId"], True)
     code, out, _ = _invoke(
         "events",
