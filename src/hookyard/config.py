@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOOKYARD_", frozen=True, extra="forbid")
 
     data_dir: Path = DEFAULT_DATA_DIR
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     token_ttl_seconds: int = Field(3600, ge=60, le=86400)

@@ -25,7 +25,9 @@ async def test_serve_accepts_an_event_and_delivers_it(
     tenant, unit = subscribed.tenant, subscribed.unit
     port = processes.free_port()
     base = f"http://127.0.0.1:{port}"
-    env = served.environment(runtime, database_url, HOOKYARD_PUBLIC_BASE_URL=base)
+    env = served.environment(
+        runtime, database_url, HOOKYARD_PUBLIC_BASE_URL=base, HOOKYARD_LOG_LEVEL="DEBUG"
+    )
     args = [*processes.HOOKYARD, "serve", "--port", str(port)]
     with processes.running(args, tmp_path, env) as server:
         await server.wait_until_answering(f"{base}/healthz")

@@ -221,3 +221,38 @@ async def test_a_blackhole_host_does_not_hold_up_the_healthy_ones(store: Store) 
     finally:
         for target in [*healthy, blackhole]:
             await target.stop()
+
+
+async def test_a_host_gets_at_most_its_lanes_and_a_stop_returns_every_lease(store: Store) -> None:
+    """Per-host concurrency 3, claims of 2: three tries in flight to a host that never answers,
+    three more claimed behind them (twice the limit in hand), the rest left in the queue; a stop
+    with a short grace returns all six leases at once, untried: none waits for its lease to expire.
+    """
+    blackhole = await Receiver.start()
+    blackhole.answer("/hook", Behaviour(blackhole=True))
+    try:
+        tenant = await tenancy.add_tenant(store)
+        await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", blackhole.url())
+        events = [_event(tenant.company_id, str(i)) for i in range(10)]
+        service = DeliveryService(store)
+
+        async def in_flight(count: int) -> bool:
+            return len(await service.list(None, state="in_flight", limit=100)) == count
+
+        async with engine.running_worker(
+            store,
+            timeout=30.0,
+            per_host_concurrency=3,
+            claim_batch=2,
+            shutdown_grace_seconds=0.1,
+        ):
+            await engine.events(store).publish_many("setups", events, publisher_id="p")
+            await blackhole.wait_for(lambda: len(blackhole.posts()) == 3, what="three tries")
+            await engine.eventually(lambda: in_flight(6), what="six deliveries claimed")
+        assert len(blackhole.posts()) == 3
+        records = await service.list(None, limit=100)
+        assert len(records) == 10
+        assert {r.delivery.state.value for r in records} == {"pending"}
+        assert all(r.delivery.attempts == 0 for r in records)
+    finally:
+        await blackhole.stop()

@@ -78,8 +78,8 @@ def start(host: str, port: int, *, deliver: bool) -> None:
     """Migrate, then serve until stopped (with a delivery worker when `deliver`)."""
     from hookyard.store import migrate
 
-    logs.configure()
     settings = options.settings()
+    logs.configure(settings.log_level)
     warn_about_network_allowances(settings)
     migrate.upgrade_sync(settings.database_url)
     log.info(

@@ -67,8 +67,8 @@ def worker() -> None:
     """Deliver queued events to their callbacks until SIGTERM (any number may share PostgreSQL)."""
     from hookyard.store import migrate
 
-    logs.configure()
     settings = options.settings()
+    logs.configure(settings.log_level)
     migrate.upgrade_sync(settings.database_url)
     try:
         import uvloop

@@ -1,8 +1,8 @@
 """The worker: claims due deliveries in batches, sends them concurrently, records tries in batches.
 
 Pipeline: a claim loop leases up to `claim_batch` deliveries while there is capacity (at most
-`global_concurrency` in hand), one task per delivery sends it once a slot of its callback host is
-free (`per_host_concurrency`), and a flusher records finished tries in one transaction per batch.
+`global_concurrency` in hand), each callback host gets up to `per_host_concurrency` lanes (tasks)
+that send its deliveries in turn, and a flusher records finished tries in one transaction per batch.
 A host with twice its limit in hand is left out of claims, so a callback that hangs holds a
 bounded share of the worker and the others keep flowing. Side tasks renew the leases held and
 return expired leases of dead workers to the queue. Idle, the claim loop sleeps until a wake-up
@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
@@ -110,7 +110,8 @@ class Worker:
         self._leased: set[str] = set()
         self._abandoned: list[str] = []
         self._per_host: Counter[str] = Counter()
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._waiting: dict[str, deque[Claimed]] = {}
+        self._lanes: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self.recorded = 0
         self.listening = asyncio.Event()
@@ -188,20 +189,37 @@ class Worker:
         self._in_hand[job.id] = job
         self._leased.add(job.id)
         self._per_host[job.host] += 1
-        task = asyncio.create_task(self._deliver(job))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        waiting = self._waiting.get(job.host)
+        if waiting is None:
+            waiting = self._waiting[job.host] = deque()
+        waiting.append(job)
+        if self._lanes[job.host] < self._config.per_host_concurrency:
+            self._lanes[job.host] += 1
+            task = asyncio.create_task(self._lane(job.host, waiting))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _lane(self, host: str, waiting: deque[Claimed]) -> None:
+        """One of a host's at most `per_host_concurrency` senders: sends its deliveries in turn
+        until none wait (a task per lane, not per delivery, and no semaphore to wait on)."""
+        try:
+            while waiting:
+                job = waiting.popleft()
+                try:
+                    await self._deliver(job)
+                finally:
+                    self._done(job)
+        finally:
+            self._lanes[host] -= 1
+            if self._lanes[host] <= 0:
+                del self._lanes[host]
+                if not waiting:
+                    self._waiting.pop(host, None)
 
     async def _deliver(self, job: Claimed) -> None:
         try:
-            slot = self._host_slots.get(job.host)
-            if slot is None:
-                slot = self._host_slots[job.host] = asyncio.Semaphore(
-                    self._config.per_host_concurrency
-                )
-            async with slot:
-                request = sending.Request(job.id, job.url, job.body, job.secrets)
-                result = await self._sender.send(request)
+            request = sending.Request(job.id, job.url, job.body, job.secrets)
+            result = await self._sender.send(request)
             self._results.put_nowait(self._finished(job, result))
             _observe(job, result)
         except asyncio.CancelledError:
@@ -209,8 +227,6 @@ class Worker:
             raise
         except Exception:
             log.exception("delivery %s failed inside the worker; its lease will expire", job.id)
-        finally:
-            self._done(job)
 
     def _finished(self, job: Claimed, result: sending.Result) -> Finished:
         decision = retry.decide(
@@ -241,7 +257,6 @@ class Worker:
         remaining = self._per_host[job.host]
         if remaining <= 0:
             del self._per_host[job.host]
-            self._host_slots.pop(job.host, None)
         free = self._config.global_concurrency - len(self._in_hand)
         if remaining == self._config.host_backlog - 1 or free == self._config.claim_threshold:
             self._wake.set()
@@ -254,6 +269,9 @@ class Worker:
         for task in late:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
+        for waiting in self._waiting.values():
+            self._abandoned.extend(job.id for job in waiting)
+            waiting.clear()
 
     # recording
 
@@ -326,7 +344,13 @@ def _spawn(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
 def _observe(job: Claimed, result: sending.Result) -> None:
     _COUNTERS[result.outcome].inc()
     LATENCY.observe(result.duration_ms / 1000.0)
-    log.info(
+    # One line per try: a failure at INFO, a success at DEBUG (every try is also an attempt row,
+    # and at thousands of deliveries a second a line per success is most of the worker's work).
+    level = logging.DEBUG if result.outcome is models.Outcome.SUCCESS else logging.INFO
+    if not log.isEnabledFor(level):
+        return
+    log.log(
+        level,
         "delivery_attempt",
         extra={
             "delivery_id": job.id,
