@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import ids, models
 from hookyard.store import schema
 from hookyard.store.database import Database
+from hookyard.store.driver_sql import DriverSql
 from hookyard.store.schema import UTCDateTime
 from hookyard.store.wakeup import Wakeup
 
@@ -120,6 +121,8 @@ class DeliveryRepository:
         self._db = db
         self.wakeup = wakeup
         self.unseal = unseal
+        self._sql = DriverSql(db.writer.dialect)
+        self._statements = _Statements(self._sql)
 
     async def claim(
         self, limit: int, *, now: datetime, lease_seconds: float, exclude_hosts: Sequence[str] = ()
@@ -146,65 +149,53 @@ class DeliveryRepository:
             params = {"now": now, "until": until, "n": limit, "hosts": list(exclude_hosts)}
             result = await connection.execute(_PG_CLAIM, params)
             return [row[0] for row in result]
-        due = select(D.c.id).where(and_(D.c.state == PENDING, D.c.next_attempt_at <= now))
+        sql = self._sql
+        stamps = (sql.timestamp(until), sql.timestamp(now), sql.timestamp(now))
         if exclude_hosts:
-            due = due.where(D.c.host.not_in(list(exclude_hosts)))
-        due = due.order_by(D.c.next_attempt_at).limit(limit)
-        statement = (
-            update(D)
-            .where(D.c.id.in_(due.scalar_subquery()))
-            .values(state=IN_FLIGHT, locked_until=until, updated_at=now)
-            .returning(D.c.id)
-        )
-        return [row[0] for row in await connection.execute(statement)]
+            statement = self._statements.claim_excluding
+            values: tuple[Any, ...] = (*stamps, sql.list_value(exclude_hosts), limit)
+        else:
+            statement, values = self._statements.claim, (*stamps, limit)
+        result = await connection.exec_driver_sql(statement, values)
+        return [row[0] for row in result]
 
     async def _load(
         self, connection: AsyncConnection, claimed: list[str], now: datetime
     ) -> list[Claimed]:
-        statement = (
-            select(
-                D.c.id,
-                D.c.subscription_id,
-                D.c.host,
-                D.c.attempts,
-                E.c.body,
-                S.c.callback_url,
-                S.c.secret_key,
-                S.c.previous_secret_key,
-                S.c.previous_secret_until,
-                S.c.status,
-            )
-            .select_from(D.join(E, E.c.id == D.c.event_id).join(S, S.c.id == D.c.subscription_id))
-            .where(D.c.id.in_(claimed))
+        result = await connection.exec_driver_sql(
+            self._statements.load, (self._sql.list_value(claimed),)
         )
-        rows = (await connection.execute(statement)).all()
-        inactive = [row.id for row in rows if row.status != ACTIVE]
+        rows: list[Any] = list(result.all())
+        inactive = [row[0] for row in rows if row[9] != ACTIVE]
         if inactive:
             await connection.execute(
                 update(D)
                 .where(D.c.id.in_(inactive))
                 .values(state=HELD, locked_until=None, updated_at=now)
             )
-        return [
-            Claimed(
-                row.id,
-                row.subscription_id,
-                row.host,
-                row.attempts,
-                row.callback_url,
-                bytes(row.body),
-                self._secrets(row, now),
-            )
-            for row in rows
-            if row.status == ACTIVE
-        ]
+        secrets: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        jobs = []
+        for row in rows:
+            if row[9] != ACTIVE:
+                continue
+            key = (row[1], row[6], row[7], row[8])
+            found = secrets.get(key)
+            if found is None:
+                found = secrets[key] = self._secrets(row[1], row[6], row[7], row[8], now)
+            jobs.append(Claimed(row[0], row[1], row[2], row[3], row[5], bytes(row[4]), found))
+        return jobs
 
-    def _secrets(self, row: Any, now: datetime) -> tuple[str, ...]:
-        current = self.unseal(row.secret_key, row.subscription_id)
-        previous, until = row.previous_secret_key, row.previous_secret_until
-        if previous and until is not None and until > now:
-            return (current, self.unseal(previous, row.subscription_id))
-        return (current,)
+    def _secrets(
+        self, record_id: str, current: str, previous: str | None, until: Any, now: datetime
+    ) -> tuple[str, ...]:
+        """The record's secret, and its previous one while the overlap lasts (unsealed once per
+        record and claim, not once per delivery)."""
+        secret = self.unseal(current, record_id)
+        if previous and until is not None:
+            ends = self._sql.read_timestamp(until)
+            if ends is not None and ends > now:
+                return (secret, self.unseal(previous, record_id))
+        return (secret,)
 
     async def extend(self, delivery_ids: Sequence[str], *, until: datetime) -> None:
         """Renew the leases of deliveries this worker still holds."""
@@ -254,7 +245,10 @@ class DeliveryRepository:
         if not tries:
             return
         async with self._db.write() as connection:
-            await connection.execute(insert(schema.attempts), [_attempt_row(t) for t in tries])
+            stamp = self._sql.timestamp
+            await connection.exec_driver_sql(
+                self._statements.attempt, [_attempt_row(t, stamp) for t in tries]
+            )
             await self._succeed(connection, [t for t in tries if t.succeeded], now)
             retried = [_finish_row(t, now) for t in tries if not t.succeeded]
             if retried:
@@ -273,19 +267,10 @@ class DeliveryRepository:
         by_status: dict[int | None, list[str]] = {}
         for attempt in tries:
             by_status.setdefault(attempt.status_code, []).append(attempt.delivery_id)
+        stamp = self._sql.timestamp(now)
         for status, delivery_ids in by_status.items():
-            await connection.execute(
-                update(D)
-                .where(and_(D.c.id.in_(delivery_ids), D.c.state == IN_FLIGHT))
-                .values(
-                    state=models.DeliveryState.SUCCEEDED.value,
-                    attempts=D.c.attempts + 1,
-                    next_attempt_at=now,
-                    locked_until=None,
-                    updated_at=now,
-                    last_status=status,
-                    last_error=None,
-                )
+            await connection.exec_driver_sql(
+                self._statements.succeed, (stamp, stamp, status, self._sql.list_value(delivery_ids))
             )
 
     async def _hold(
@@ -324,18 +309,50 @@ _STOP = (
 )
 
 
-def _attempt_row(attempt: Finished) -> dict[str, Any]:
-    return {
-        "id": ids.prefixed(ids.ATTEMPT),
-        "delivery_id": attempt.delivery_id,
-        "number": attempt.attempt,
-        "started_at": attempt.started_at,
-        "duration_ms": attempt.duration_ms,
-        "outcome": attempt.outcome.value,
-        "status_code": attempt.status_code,
-        "error": attempt.error[:ERROR_CHARS] if attempt.error else None,
-        "response_body": attempt.response_body,
-    }
+def _attempt_row(attempt: Finished, stamp: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    return (
+        ids.prefixed(ids.ATTEMPT),
+        attempt.delivery_id,
+        attempt.attempt,
+        stamp(attempt.started_at),
+        attempt.duration_ms,
+        attempt.outcome.value,
+        attempt.status_code,
+        attempt.error[:ERROR_CHARS] if attempt.error else None,
+        attempt.response_body,
+    )
+
+
+class _Statements:
+    """The hot statements of one dialect, written once (see `hookyard.store.driver_sql`)."""
+
+    # Only placeholders are interpolated below, never values: noqa S608 (string-built SQL).
+    def __init__(self, sql: DriverSql) -> None:
+        due = (
+            "UPDATE deliveries SET state = 'in_flight', locked_until = ?, updated_at = ?"
+            " WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending'"
+            " AND next_attempt_at <= ?{} ORDER BY next_attempt_at LIMIT ?) RETURNING id"
+        )
+        # SQLite's claim (PostgreSQL's is _PG_CLAIM).
+        self.claim = due.format("")
+        self.claim_excluding = due.format(f" AND host NOT {sql.in_list(4)}")
+        self.load = (
+            "SELECT d.id, d.subscription_id, d.host, d.attempts, e.body, s.callback_url,"  # noqa: S608
+            " s.secret_key, s.previous_secret_key, s.previous_secret_until, s.status"
+            " FROM deliveries d JOIN events e ON e.id = d.event_id"
+            " JOIN subscriptions s ON s.id = d.subscription_id"
+            f" WHERE d.id {sql.in_list(1)}"
+        )
+        self.attempt = (
+            "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome,"  # noqa: S608
+            f" status_code, error, response_body) VALUES ({sql.marks(9)})"
+        )
+        self.succeed = (
+            "UPDATE deliveries SET state = 'succeeded', attempts = attempts + 1,"  # noqa: S608
+            f" next_attempt_at = {sql.mark(1)}, locked_until = NULL, updated_at = {sql.mark(2)},"
+            f" last_status = {sql.mark(3)}, last_error = NULL"
+            f" WHERE state = 'in_flight' AND id {sql.in_list(4)}"
+        )
 
 
 def _finish_row(attempt: Finished, now: datetime) -> dict[str, Any]:
