@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from hookyard import errors, models, retry
 from hookyard.clock import utcnow
 from hookyard.services.deliveries import DeliveryService
 from hookyard.store import Store
+from hookyard.store.deliveries import Claimed
 from tests.support import engine, tenancy
 from tests.support.receiver import Behaviour, Receiver
 
@@ -254,5 +257,48 @@ async def test_a_host_gets_at_most_its_lanes_and_a_stop_returns_every_lease(stor
         assert len(records) == 10
         assert {r.delivery.state.value for r in records} == {"pending"}
         assert all(r.delivery.attempts == 0 for r in records)
+    finally:
+        await blackhole.stop()
+
+
+async def test_a_worker_whose_hosts_are_full_waits_instead_of_claiming_in_a_loop(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deliveries of a full host are due but not claimable: the worker must sleep until the host
+    has room, not loop on empty claims (which, on SQLite, also take the write lock each time)."""
+    blackhole = await Receiver.start()
+    blackhole.answer("/hook", Behaviour(blackhole=True))
+    claims: list[int] = []
+    claim = store.deliveries.claim
+
+    async def counted(*args: Any, **kwargs: Any) -> list[Claimed]:
+        claims.append(1)
+        return await claim(*args, **kwargs)
+
+    monkeypatch.setattr(store.deliveries, "claim", counted)
+    try:
+        tenant = await tenancy.add_tenant(store)
+        await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", blackhole.url())
+        events = [_event(tenant.company_id, str(i)) for i in range(10)]
+        service = DeliveryService(store)
+
+        async def in_flight(count: int) -> bool:
+            return len(await service.list(None, state="in_flight", limit=100)) == count
+
+        async with engine.running_worker(
+            store,
+            timeout=30.0,
+            per_host_concurrency=2,
+            claim_batch=1,
+            poll_interval_seconds=30.0,
+            shutdown_grace_seconds=0.1,
+        ):
+            await engine.events(store).publish_many("setups", events, publisher_id="p")
+            await blackhole.wait_for(lambda: len(blackhole.posts()) == 2, what="two tries")
+            await engine.eventually(lambda: in_flight(4), what="the host full (twice its lanes)")
+            before = len(claims)
+            # An observation window, not synchronisation: a claim loop would make hundreds.
+            await asyncio.sleep(0.5)
+            assert len(claims) - before <= 1
     finally:
         await blackhole.stop()

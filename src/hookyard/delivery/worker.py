@@ -70,6 +70,11 @@ class WorkerConfig:
         return 2 * self.per_host_concurrency
 
     @property
+    def refill_at(self) -> int:
+        """Deliveries of a full host in hand at which the claimer is woken to refill it."""
+        return self.host_backlog - max(1, self.per_host_concurrency // 2)
+
+    @property
     def claim_threshold(self) -> int:
         """Free capacity worth a claim."""
         return max(1, min(self.claim_batch, self.global_concurrency) // 4)
@@ -148,14 +153,14 @@ class Worker:
                 await self._sleep(self._config.poll_interval_seconds)
                 continue
             wanted = min(self._config.claim_batch, free)
-            batch = await self._claim(wanted)
+            full = [h for h, n in self._per_host.items() if n >= self._config.host_backlog]
+            batch = await self._claim(wanted, full)
             for job in batch:
                 self._start(job)
             if len(batch) < wanted:
-                await self._idle()
+                await self._idle(full)
 
-    async def _claim(self, wanted: int) -> list[Claimed]:
-        full = [h for h, n in self._per_host.items() if n >= self._config.host_backlog]
+    async def _claim(self, wanted: int, full: list[str]) -> list[Claimed]:
         try:
             return await self._store.deliveries.claim(
                 wanted,
@@ -167,12 +172,18 @@ class Worker:
             log.exception("claiming deliveries failed; retrying after the poll interval")
             return []
 
-    async def _idle(self) -> None:
+    async def _idle(self, full: list[str]) -> None:
+        """Everything claimable is claimed: sleep until a wake-up (a publish, a host with room
+        again, capacity freed), the next due retry, or the poll interval. While some hosts are
+        full their deliveries are due but not claimable, so the next due time says nothing:
+        sleep until a host has room (that wakes the claimer) instead of looping on empty claims.
+        """
         timeout = self._config.poll_interval_seconds
-        with contextlib.suppress(Exception):
-            due = await self._store.deliveries.next_due()
-            if due is not None:
-                timeout = min(timeout, max(0.0, (due - self._now()).total_seconds()))
+        if not full:
+            with contextlib.suppress(Exception):
+                due = await self._store.deliveries.next_due()
+                if due is not None:
+                    timeout = min(timeout, max(0.0, (due - self._now()).total_seconds()))
         await self._sleep(timeout)
 
     async def _sleep(self, timeout: float) -> None:
@@ -258,7 +269,10 @@ class Worker:
         if remaining <= 0:
             del self._per_host[job.host]
         free = self._config.global_concurrency - len(self._in_hand)
-        if remaining == self._config.host_backlog - 1 or free == self._config.claim_threshold:
+        # Wake the claimer when a host that was left out of claims (full) has room for half a
+        # lane-set again, so it is refilled before its lanes run dry and in one claim with the
+        # others that drained meanwhile, or when enough capacity is free for a claim.
+        if remaining == self._config.refill_at or free == self._config.claim_threshold:
             self._wake.set()
 
     async def _drain(self) -> None:
