@@ -4,19 +4,28 @@ SQLite allows one writer at a time: every write transaction here starts with `BE
 (so it takes the write lock up front instead of failing on upgrade) and, within one process,
 waits on an asyncio lock instead of spinning on `SQLITE_BUSY`. Reads use their own pool and
 never block behind the writer (WAL). PostgreSQL uses one pool for both.
+
+On SQLite the delivery hot path (claims, finished tries) runs whole transactions as one function
+on a plain `sqlite3` connection in a thread of its own (`run_write`): one hand-off per
+transaction instead of one per statement, fetch and commit through aiosqlite. It takes the same
+asyncio lock, so it never races the SQLAlchemy writer of the same process.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+T = TypeVar("T")
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -64,6 +73,7 @@ class Database:
         self.url = async_url(url)
         self.dialect = make_url(self.url).get_backend_name()
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._hot: _SqliteThread | None = None
         if self.is_sqlite:
             self.writer = _sqlite_engine(self.url, begin="BEGIN IMMEDIATE", pool_size=1)
             self.reader = _sqlite_engine(self.url, begin="BEGIN", pool_size=pool_size)
@@ -75,6 +85,12 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @property
+    def has_hot_path(self) -> bool:
+        """Whether `run_write` is available: SQLite in a file (not in memory)."""
+        database = make_url(self.url).database
+        return self.is_sqlite and bool(database) and database != ":memory:"
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: committed when the block ends, rolled back on an exception."""
@@ -85,6 +101,16 @@ class Database:
         async with self._write_lock, self.writer.begin() as connection:
             yield connection
 
+    async def run_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """SQLite only: `work(connection)` as one write transaction in the hot-path thread,
+        committed when it returns, rolled back when it raises."""
+        if self._write_lock is None:
+            raise TypeError("run_write is for SQLite; use write() on PostgreSQL")
+        if self._hot is None:
+            self._hot = _SqliteThread(str(make_url(self.url).database))
+        async with self._write_lock:
+            return await self._hot.run(work)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction."""
@@ -92,6 +118,51 @@ class Database:
             yield connection
 
     async def dispose(self) -> None:
+        if self._hot is not None:
+            await self._hot.close()
+            self._hot = None
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+
+
+class _SqliteThread:
+    """One `sqlite3` connection, used only from its own thread, for whole transactions."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookyard-sqlite")
+        self._connection: sqlite3.Connection | None = None
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._transaction, work)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(connection)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        return result
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self._path, isolation_level=None)
+            for pragma in SQLITE_PRAGMAS:
+                connection.execute(pragma)
+            self._connection = connection
+        return self._connection
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close)
+        self._executor.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

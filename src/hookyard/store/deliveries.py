@@ -11,7 +11,8 @@ rows, delivery states, Stopped records, held deliveries) is one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -131,11 +132,42 @@ class DeliveryRepository:
         if limit <= 0:
             return []
         until = now + timedelta(seconds=lease_seconds)
+        if self._db.has_hot_path:
+            return await self._db.run_write(
+                lambda connection: self._claim_sqlite(connection, limit, now, until, exclude_hosts)
+            )
         async with self._db.write() as connection:
             claimed = await self._claim_ids(connection, limit, now, until, exclude_hosts)
             if not claimed:
                 return []
-            return await self._load(connection, claimed, now)
+            result = await connection.exec_driver_sql(
+                self._statements.load, (self._sql.list_value(claimed),)
+            )
+            jobs, inactive = self._jobs(list(result.all()), now)
+            if inactive:
+                await connection.exec_driver_sql(*self._hold_claimed(inactive, now))
+            return jobs
+
+    def _claim_sqlite(
+        self,
+        connection: sqlite3.Connection,
+        limit: int,
+        now: datetime,
+        until: datetime,
+        exclude_hosts: Sequence[str],
+    ) -> list[Claimed]:
+        """The claim as one transaction in SQLite's hot-path thread (see store.database)."""
+        claimed = [
+            row[0]
+            for row in connection.execute(*self._sqlite_claim(limit, now, until, exclude_hosts))
+        ]
+        if not claimed:
+            return []
+        rows = connection.execute(self._statements.load, (self._sql.list_value(claimed),))
+        jobs, inactive = self._jobs(rows.fetchall(), now)
+        if inactive:
+            connection.execute(*self._hold_claimed(inactive, now))
+        return jobs
 
     async def _claim_ids(
         self,
@@ -148,42 +180,47 @@ class DeliveryRepository:
         if self._db.dialect == "postgresql":
             params = {"now": now, "until": until, "n": limit, "hosts": list(exclude_hosts)}
             result = await connection.execute(_PG_CLAIM, params)
-            return [row[0] for row in result]
+        else:
+            result = await connection.exec_driver_sql(
+                *self._sqlite_claim(limit, now, until, exclude_hosts)
+            )
+        return [row[0] for row in result]
+
+    def _sqlite_claim(
+        self, limit: int, now: datetime, until: datetime, exclude_hosts: Sequence[str]
+    ) -> tuple[str, tuple[Any, ...]]:
         sql = self._sql
         stamps = (sql.timestamp(until), sql.timestamp(now), sql.timestamp(now))
         if exclude_hosts:
-            statement = self._statements.claim_excluding
-            values: tuple[Any, ...] = (*stamps, sql.list_value(exclude_hosts), limit)
-        else:
-            statement, values = self._statements.claim, (*stamps, limit)
-        result = await connection.exec_driver_sql(statement, values)
-        return [row[0] for row in result]
-
-    async def _load(
-        self, connection: AsyncConnection, claimed: list[str], now: datetime
-    ) -> list[Claimed]:
-        result = await connection.exec_driver_sql(
-            self._statements.load, (self._sql.list_value(claimed),)
-        )
-        rows: list[Any] = list(result.all())
-        inactive = [row[0] for row in rows if row[9] != ACTIVE]
-        if inactive:
-            await connection.execute(
-                update(D)
-                .where(D.c.id.in_(inactive))
-                .values(state=HELD, locked_until=None, updated_at=now)
+            return self._statements.claim_excluding, (
+                *stamps,
+                sql.list_value(exclude_hosts),
+                limit,
             )
+        return self._statements.claim, (*stamps, limit)
+
+    def _hold_claimed(self, delivery_ids: list[str], now: datetime) -> tuple[str, tuple[Any, ...]]:
+        """Claimed deliveries whose record is no longer Active are held, not tried."""
+        return self._statements.hold_claimed, (
+            self._sql.timestamp(now),
+            self._sql.list_value(delivery_ids),
+        )
+
+    def _jobs(self, rows: Iterable[Any], now: datetime) -> tuple[list[Claimed], list[str]]:
+        """Loaded rows -> the tries to make, and the ids of those whose record is not Active."""
         secrets: dict[tuple[Any, ...], tuple[str, ...]] = {}
         jobs = []
+        inactive = []
         for row in rows:
             if row[9] != ACTIVE:
+                inactive.append(row[0])
                 continue
             key = (row[1], row[6], row[7], row[8])
             found = secrets.get(key)
             if found is None:
                 found = secrets[key] = self._secrets(row[1], row[6], row[7], row[8], now)
             jobs.append(Claimed(row[0], row[1], row[2], row[3], row[5], bytes(row[4]), found))
-        return jobs
+        return jobs, inactive
 
     def _secrets(
         self, record_id: str, current: str, previous: str | None, until: Any, now: datetime
@@ -244,69 +281,52 @@ class DeliveryRepository:
         """Record a batch of tries in one transaction: attempts, states, Stopped records, held."""
         if not tries:
             return
+        plan = self._finish_plan(tries, now)
+        if self._db.has_hot_path:
+            await self._db.run_write(lambda connection: _run_sqlite(connection, plan))
+            return
         async with self._db.write() as connection:
-            stamp = self._sql.timestamp
-            await connection.exec_driver_sql(
-                self._statements.attempt, [_attempt_row(t, stamp) for t in tries]
-            )
-            await self._succeed(connection, [t for t in tries if t.succeeded], now)
-            retried = [_finish_row(t, now) for t in tries if not t.succeeded]
-            if retried:
-                await connection.execute(_FINISH, retried)
-            stops = [t for t in tries if t.state is models.DeliveryState.FAILED]
-            if stops:
-                await connection.execute(_STOP, [_stop_row(t, now) for t in stops])
-            unfinished = {t.subscription_id for t in tries if not t.succeeded}
-            if unfinished:
-                await self._hold(connection, unfinished, now)
+            for statement, params in plan:
+                await connection.exec_driver_sql(statement, params)
 
-    async def _succeed(
-        self, connection: AsyncConnection, tries: Sequence[Finished], now: datetime
-    ) -> None:
-        """Successes in one statement per status code, not one per row: the common case."""
+    def _finish_plan(self, tries: Sequence[Finished], now: datetime) -> list[tuple[str, _Params]]:
+        """The statements that record `tries`: successes in one statement per status code, not
+        one per row (the common case); the rest row by row."""
+        sql, statements = self._sql, self._statements
+        stamp = sql.timestamp(now)
+        plan: list[tuple[str, _Params]] = [
+            (statements.attempt, [_attempt_row(t, sql.timestamp) for t in tries])
+        ]
         by_status: dict[int | None, list[str]] = {}
         for attempt in tries:
-            by_status.setdefault(attempt.status_code, []).append(attempt.delivery_id)
-        stamp = self._sql.timestamp(now)
+            if attempt.succeeded:
+                by_status.setdefault(attempt.status_code, []).append(attempt.delivery_id)
         for status, delivery_ids in by_status.items():
-            await connection.exec_driver_sql(
-                self._statements.succeed, (stamp, stamp, status, self._sql.list_value(delivery_ids))
+            plan.append((statements.succeed, (stamp, stamp, status, sql.list_value(delivery_ids))))
+        retried = [_finish_row(t, now, sql.timestamp) for t in tries if not t.succeeded]
+        if retried:
+            plan.append((statements.retry, retried))
+        stops = [t for t in tries if t.state is models.DeliveryState.FAILED]
+        if stops:
+            plan.append(
+                (statements.stop, [(stamp, t.stop_reason(), t.subscription_id) for t in stops])
             )
-
-    async def _hold(
-        self, connection: AsyncConnection, subscription_ids: set[str], now: datetime
-    ) -> None:
-        inactive = select(S.c.id).where(and_(S.c.id.in_(subscription_ids), S.c.status != ACTIVE))
-        await connection.execute(
-            update(D)
-            .where(and_(D.c.state == PENDING, D.c.subscription_id.in_(inactive.scalar_subquery())))
-            .values(state=HELD, updated_at=now)
-        )
+        unfinished = sorted({t.subscription_id for t in tries if not t.succeeded})
+        if unfinished:
+            plan.append((statements.hold, (stamp, sql.list_value(unfinished))))
+        return plan
 
 
-_FINISH = (
-    update(D)
-    .where(and_(D.c.id == bindparam("b_id"), D.c.state == IN_FLIGHT))
-    .values(
-        state=bindparam("b_state"),
-        attempts=bindparam("b_attempts"),
-        next_attempt_at=bindparam("b_next", type_=UTCDateTime()),
-        locked_until=None,
-        updated_at=bindparam("b_now", type_=UTCDateTime()),
-        last_status=bindparam("b_status"),
-        last_error=bindparam("b_error"),
-    )
-)
+_Params = tuple[Any, ...] | list[tuple[Any, ...]]
+"""One row of parameters (execute), or several (executemany)."""
 
-_STOP = (
-    update(S)
-    .where(and_(S.c.id == bindparam("b_id"), S.c.status == ACTIVE))
-    .values(
-        status=models.SubscriptionStatus.STOPPED.value,
-        status_changed_at=bindparam("b_now", type_=UTCDateTime()),
-        stop_reason=bindparam("b_reason"),
-    )
-)
+
+def _run_sqlite(connection: sqlite3.Connection, plan: list[tuple[str, _Params]]) -> None:
+    for statement, params in plan:
+        if isinstance(params, list):
+            connection.executemany(statement, params)
+        else:
+            connection.execute(statement, params)
 
 
 def _attempt_row(attempt: Finished, stamp: Callable[[datetime], Any]) -> tuple[Any, ...]:
@@ -347,6 +367,26 @@ class _Statements:
             "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome,"  # noqa: S608
             f" status_code, error, response_body) VALUES ({sql.marks(9)})"
         )
+        self.hold_claimed = (
+            "UPDATE deliveries SET state = 'held', locked_until = NULL,"  # noqa: S608
+            f" updated_at = {sql.mark(1)} WHERE id {sql.in_list(2)}"
+        )
+        m = [sql.mark(n) for n in range(1, 8)]
+        self.retry = (
+            f"UPDATE deliveries SET state = {m[0]}, attempts = {m[1]}, next_attempt_at = {m[2]},"  # noqa: S608
+            f" locked_until = NULL, updated_at = {m[3]}, last_status = {m[4]},"
+            f" last_error = {m[5]} WHERE id = {m[6]} AND state = 'in_flight'"
+        )
+        self.stop = (
+            "UPDATE subscriptions SET status = 'Stopped',"  # noqa: S608
+            f" status_changed_at = {m[0]}, stop_reason = {m[1]}"
+            f" WHERE id = {m[2]} AND status = 'Active'"
+        )
+        self.hold = (
+            f"UPDATE deliveries SET state = 'held', updated_at = {m[0]}"  # noqa: S608
+            " WHERE state = 'pending' AND subscription_id IN (SELECT id FROM subscriptions"
+            f" WHERE status != 'Active' AND id {sql.in_list(2)})"
+        )
         self.succeed = (
             "UPDATE deliveries SET state = 'succeeded', attempts = attempts + 1,"  # noqa: S608
             f" next_attempt_at = {sql.mark(1)}, locked_until = NULL, updated_at = {sql.mark(2)},"
@@ -355,17 +395,15 @@ class _Statements:
         )
 
 
-def _finish_row(attempt: Finished, now: datetime) -> dict[str, Any]:
-    return {
-        "b_id": attempt.delivery_id,
-        "b_state": attempt.state.value,
-        "b_attempts": attempt.attempt,
-        "b_next": attempt.retry_at or now,
-        "b_now": now,
-        "b_status": attempt.status_code,
-        "b_error": attempt.error[:ERROR_CHARS] if attempt.error else None,
-    }
-
-
-def _stop_row(attempt: Finished, now: datetime) -> dict[str, Any]:
-    return {"b_id": attempt.subscription_id, "b_now": now, "b_reason": attempt.stop_reason()}
+def _finish_row(
+    attempt: Finished, now: datetime, stamp: Callable[[datetime], Any]
+) -> tuple[Any, ...]:
+    return (
+        attempt.state.value,
+        attempt.attempt,
+        stamp(attempt.retry_at or now),
+        stamp(now),
+        attempt.status_code,
+        attempt.error[:ERROR_CHARS] if attempt.error else None,
+        attempt.delivery_id,
+    )
