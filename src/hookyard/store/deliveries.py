@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, text, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import ids, models
@@ -36,24 +35,6 @@ PENDING = models.DeliveryState.PENDING.value
 IN_FLIGHT = models.DeliveryState.IN_FLIGHT.value
 HELD = models.DeliveryState.HELD.value
 ERROR_CHARS = 1000
-
-_PG_CLAIM = text(
-    """
-    UPDATE deliveries SET state = 'in_flight', locked_until = :until, updated_at = :now
-    WHERE id = ANY(ARRAY(
-        SELECT id FROM deliveries
-        WHERE state = 'pending' AND next_attempt_at <= :now AND NOT (host = ANY(:hosts))
-        ORDER BY next_attempt_at
-        LIMIT :n
-        FOR UPDATE SKIP LOCKED
-    ))
-    RETURNING id
-    """
-).bindparams(
-    bindparam("until", type_=UTCDateTime()),
-    bindparam("now", type_=UTCDateTime()),
-    bindparam("hosts", type_=postgresql.ARRAY(schema.deliveries.c.host.type)),
-)
 
 
 @dataclass(frozen=True)
@@ -137,13 +118,23 @@ class DeliveryRepository:
                 lambda connection: self._claim_sqlite(connection, limit, now, until, exclude_hosts)
             )
         async with self._db.write() as connection:
-            claimed = await self._claim_ids(connection, limit, now, until, exclude_hosts)
-            if not claimed:
-                return []
-            result = await connection.exec_driver_sql(
-                self._statements.load, (self._sql.list_value(claimed),)
-            )
-            jobs, inactive = self._jobs(list(result.all()), now)
+            if self._sql.is_postgres:
+                # A claim lost in a crash only leaves its deliveries pending: it need not wait
+                # for its own WAL flush (the next durable commit flushes it anyway).
+                await connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                hosts = list(exclude_hosts)
+                values = (self._sql.timestamp(until), self._sql.timestamp(now), hosts, limit)
+                result = await connection.exec_driver_sql(self._statements.claim_pg, values)
+                rows = list(result.all())
+            else:
+                claimed = await self._claim_ids(connection, limit, now, until, exclude_hosts)
+                if not claimed:
+                    return []
+                result = await connection.exec_driver_sql(
+                    self._statements.load, (self._sql.list_value(claimed),)
+                )
+                rows = list(result.all())
+            jobs, inactive = self._jobs(rows, now)
             if inactive:
                 await connection.exec_driver_sql(*self._hold_claimed(inactive, now))
             return jobs
@@ -177,14 +168,9 @@ class DeliveryRepository:
         until: datetime,
         exclude_hosts: Sequence[str],
     ) -> list[str]:
-        if self._db.dialect == "postgresql":
-            params = {"now": now, "until": until, "n": limit, "hosts": list(exclude_hosts)}
-            result = await connection.execute(_PG_CLAIM, params)
-        else:
-            result = await connection.exec_driver_sql(
-                *self._sqlite_claim(limit, now, until, exclude_hosts)
-            )
-        return [row[0] for row in result]
+        """SQLite in memory (no hot-path thread): the claim through SQLAlchemy's connection."""
+        statement = self._sqlite_claim(limit, now, until, exclude_hosts)
+        return [row[0] for row in await connection.exec_driver_sql(*statement)]
 
     def _sqlite_claim(
         self, limit: int, now: datetime, until: datetime, exclude_hosts: Sequence[str]
@@ -356,6 +342,19 @@ class _Statements:
         # SQLite's claim (PostgreSQL's is _PG_CLAIM).
         self.claim = due.format("")
         self.claim_excluding = due.format(f" AND host NOT {sql.in_list(4)}")
+        # PostgreSQL: claim and load in one statement. The ids are taken inside ARRAY(...), so the
+        # limit holds exactly (as `IN (SELECT ... LIMIT n)` does not: the planner may re-run it).
+        self.claim_pg = (
+            "WITH claimed AS (UPDATE deliveries SET state = 'in_flight', locked_until = $1,"
+            " updated_at = $2 WHERE id = ANY(ARRAY(SELECT id FROM deliveries"
+            " WHERE state = 'pending' AND next_attempt_at <= $2 AND NOT (host = ANY($3::text[]))"
+            " ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED))"
+            " RETURNING id, subscription_id, host, attempts, event_id)"
+            " SELECT d.id, d.subscription_id, d.host, d.attempts, e.body, s.callback_url,"
+            " s.secret_key, s.previous_secret_key, s.previous_secret_until, s.status"
+            " FROM claimed d JOIN events e ON e.id = d.event_id"
+            " JOIN subscriptions s ON s.id = d.subscription_id"
+        )
         self.load = (
             "SELECT d.id, d.subscription_id, d.host, d.attempts, e.body, s.callback_url,"  # noqa: S608
             " s.secret_key, s.previous_secret_key, s.previous_secret_until, s.status"
