@@ -39,6 +39,7 @@ LATENCY = Histogram("hookyard_delivery_seconds", "Duration of one delivery try")
 _COUNTERS = {outcome: ATTEMPTS.labels(outcome.value) for outcome in models.Outcome}
 FLUSH_MAX = 1000
 FLUSHERS = 4
+FLUSH_PARALLEL_MIN = 100
 RECORD_TRIES = 3
 
 
@@ -299,6 +300,11 @@ class Worker:
             first = await self._results.get()
             if first is None:
                 break
+            # While a batch is being recorded, the next one waits until it is worth a
+            # transaction of its own: many small concurrent transactions cost more round trips
+            # than they save in commit latency.
+            while recording and self._results.qsize() + 1 < FLUSH_PARALLEL_MIN:
+                await asyncio.wait(set(recording), return_when=asyncio.FIRST_COMPLETED)
             await writers.acquire()
             batch, closing = self._drain_results(first)
             task = asyncio.create_task(self._record(batch, writers))
