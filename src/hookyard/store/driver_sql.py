@@ -26,7 +26,10 @@ class DriverSql:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self.is_postgres = dialect.name == "postgresql"
-        bind = UTCDateTime().bind_processor(dialect)
+        # The dialect's own implementation (on SQLite: text in SQLAlchemy's exact format, which
+        # the plain `UTCDateTime().bind_processor` would skip, leaving sqlite3's adapter to
+        # drop the fraction of a whole second).
+        bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
         self._bind: Callable[[Any], Any] = bind if bind is not None else _same
 
     def timestamp(self, value: datetime) -> Any:
