@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     token_failures_per_client: int = Field(10, ge=1)
     token_failures_per_address: int = Field(30, ge=1)
     token_failure_window_seconds: float = Field(300.0, gt=0)
+    auth_cache_seconds: float = Field(1.0, ge=0, le=60)
 
     allow_private_callbacks: bool = False
     allowed_callback_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)

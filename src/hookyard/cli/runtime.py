@@ -105,6 +105,7 @@ def build(settings: Settings) -> Runtime:
             issuer=issuer(settings),
             ttl_seconds=settings.token_ttl_seconds,
             throttle=token_throttle(settings),
+            cache_seconds=settings.auth_cache_seconds,
         ),
         credentials=credentials,
         subscriptions=subscriptions,

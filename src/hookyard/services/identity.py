@@ -2,12 +2,20 @@
 
 Tokens are EdDSA-signed JWTs (see `keys`). Verification also asks the store, so a revoked client
 or a disconnected partner loses access at once, not when its tokens expire.
+
+Both halves are cached for `cache_seconds` (1 s by default, `HOOKYARD_AUTH_CACHE_SECONDS`), since a
+publisher sends the same token hundreds of times a second: the claims of a token whose signature
+verified (still refused at its `exp`), and the store's client and connection rows, which the store
+drops when they change through it. So a revoke or disconnect made in this process holds on the
+next request; one made by another process (the CLI beside `hookyard serve`, another API process)
+holds within `cache_seconds`. The token endpoint itself always reads the client afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +29,7 @@ from hookyard import clock, errors, ids, models
 from hookyard.services.keys import ALGORITHM, KeyRing
 from hookyard.services.throttle import FailureThrottle
 from hookyard.store import Store
+from hookyard.ttlcache import TtlCache
 
 CLIENT_CREDENTIALS = "client_credentials"
 COMPANY = "company"
@@ -28,6 +37,7 @@ GRANTS = (CLIENT_CREDENTIALS, COMPANY)
 EVENTS_PUBLISH = "events:publish"
 ADMIN = "hookyard:admin"
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+VERIFIED_TOKENS = 10_000
 _BAD_CLIENT = "Client authentication failed: check the client id and secret."
 
 
@@ -66,6 +76,8 @@ class Identity:
         issuer: str,
         ttl_seconds: int,
         throttle: FailureThrottle | None = None,
+        cache_seconds: float = 0.0,
+        monotonic: clock.Monotonic = time.monotonic,
     ) -> None:
         self._store = store
         self._keys = keys
@@ -73,6 +85,9 @@ class Identity:
         self._ttl = ttl_seconds
         self._decoy_hash = hash_secret(new_secret())
         self._throttle = throttle or FailureThrottle()
+        self._verified: TtlCache[str, dict[str, Any]] = TtlCache(
+            cache_seconds, max_entries=VERIFIED_TOKENS, monotonic=monotonic
+        )
 
     # granting
 
@@ -195,10 +210,21 @@ class Identity:
             ) from exc
         return claims
 
-    async def authenticate(self, token: str) -> models.Principal:
-        """The principal of a bearer token, checked against the store's current state."""
+    def _claims(self, token: str) -> dict[str, Any]:
+        """`decode`, from the cache of verified tokens while the token has not expired."""
+        found, claims = self._verified.get(token)
+        if found and claims is not None and claims["exp"] > time.time():
+            return claims
+        stamp = self._verified.stamp()
         claims = self.decode(token)
-        client = await self._store.tenants.client(str(claims["sub"]))
+        self._verified.put(token, claims, stamp)
+        return claims
+
+    async def authenticate(self, token: str) -> models.Principal:
+        """The principal of a bearer token, checked against the store's recent state (see the
+        module docstring)."""
+        claims = self._claims(token)
+        client = await self._store.tenants.recent_client(str(claims["sub"]))
         if client is None or client.revoked_at is not None:
             raise errors.Unauthenticated("This client's access has been revoked.")
         company_id = claims.get("company_id")
@@ -206,7 +232,7 @@ class Identity:
         if (
             partner_id
             and company_id
-            and not await self._store.tenants.is_connected(str(partner_id), str(company_id))
+            and not await self._store.tenants.recent_connection(str(partner_id), str(company_id))
         ):
             raise errors.Forbidden("That company has disconnected this partner's application.")
         units = claims.get("business_units", [])

@@ -3,11 +3,15 @@
 The newest key signs; every key still in the directory is published in the JWKS so that tokens
 signed before a rotation verify until they expire. `rotate` adds a new key; `prune` removes keys
 older than the token lifetime beyond the newest.
+
+Another process may rotate or prune: the directory is looked at again at most once per
+`check_seconds` (1 s), and at once for a key id not yet seen, so a request does not pay a `stat`.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +20,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
-from hookyard import ids
+from hookyard import clock, ids
 
 ALGORITHM = "EdDSA"
+CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,16 @@ class SigningKey:
 class KeyRing:
     """The signing keys of one data directory."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        check_seconds: float = CHECK_SECONDS,
+        monotonic: clock.Monotonic = time.monotonic,
+    ) -> None:
         self.directory = directory
         self._seen = -1.0
+        self._check = clock.Every(check_seconds, monotonic)
         self.keys = self._load()
         if not self.keys:
             self.rotate()
@@ -56,8 +68,11 @@ class KeyRing:
                 keys.append(SigningKey(path.stem, private, path.stat().st_mtime))
         return sorted(keys, key=lambda key: key.kid, reverse=True)
 
-    def refresh(self) -> None:
-        """Read the directory again if a key was added or removed (by another process)."""
+    def refresh(self, *, force: bool = False) -> None:
+        """Read the directory again if a key was added or removed (by another process); looks
+        at most once per `check_seconds` unless `force`."""
+        if not self._check.due() and not force:
+            return
         if self.directory.stat().st_mtime != self._seen:
             self.keys = self._load() or self.keys
 
@@ -67,8 +82,16 @@ class KeyRing:
         return self.keys[0]
 
     def find(self, kid: str) -> SigningKey | None:
-        """The key `kid`; the directory is read again once for a kid not yet seen (rotation)."""
+        """The key `kid`; the directory is looked at again at once for a kid not yet seen (a
+        rotation by another process)."""
         self.refresh()
+        key = self._known(kid)
+        if key is None:
+            self.refresh(force=True)
+            key = self._known(kid)
+        return key
+
+    def _known(self, kid: str) -> SigningKey | None:
         return next((key for key in self.keys if key.kid == kid), None)
 
     def rotate(self) -> SigningKey:

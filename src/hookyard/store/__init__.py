@@ -6,6 +6,9 @@ Driver errors are translated into `hookyard.errors` here, with the cause kept.
 
 from __future__ import annotations
 
+import time
+
+from hookyard import clock
 from hookyard.config import Settings
 from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
@@ -20,12 +23,26 @@ __all__ = ["Store"]
 
 
 class Store:
-    """One database and its repositories."""
+    """One database and its repositories.
 
-    def __init__(self, url: str, *, pool_size: int = 10, sealer: Sealer | None = None) -> None:
+    `auth_cache_seconds` is how long token checks may use a client or partner connection read
+    earlier (see `hookyard.store.tenants`); 0, the default here, reads it every time.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        sealer: Sealer | None = None,
+        auth_cache_seconds: float = 0.0,
+        monotonic: clock.Monotonic = time.monotonic,
+    ) -> None:
         self.db = Database(url, pool_size=pool_size)
         self.sealer = sealer or Sealer()
-        self.tenants = TenantRepository(self.db)
+        self.tenants = TenantRepository(
+            self.db, cache_seconds=auth_cache_seconds, monotonic=monotonic
+        )
         self.subscriptions = SubscriptionRepository(self.db, self.sealer)
         self.wakeup = Wakeup(self.db.url, self.db.dialect)
         self.events = EventRepository(self.db, self.wakeup)
@@ -35,7 +52,12 @@ class Store:
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:
         """The deployment's store, sealing secrets at rest with its keys."""
-        return cls(settings.database_url, pool_size=pool_size, sealer=sealer_for(settings))
+        return cls(
+            settings.database_url,
+            pool_size=pool_size,
+            sealer=sealer_for(settings),
+            auth_cache_seconds=settings.auth_cache_seconds,
+        )
 
     @property
     def dialect(self) -> str:

@@ -4,6 +4,11 @@ bound to their record's id, opened only when read.
 The keys come from `HOOKYARD_SECRET_KEY` (standard base64 of 32 bytes; several separated by
 commas, the first sealing) or, when that is unset, from `<data_dir>/secretbox/*.key`, one created
 on first use. Values written before sealing existed are read as they are and sealed on rotation.
+
+A key file added by another process (`hookyard keys rotate-secret-key`) is picked up without a
+restart: the directory is looked at at most once per `check_seconds` (1 s; not on every value,
+which the worker opens per delivery), at once before a reseal, and at once when a stored value
+does not open with the keys loaded.
 """
 
 from __future__ import annotations
@@ -11,23 +16,36 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import time
 from pathlib import Path
 
-from hookyard import errors, ids, secretbox
+from hookyard import clock, errors, ids, secretbox
 from hookyard.config import Settings
 from hookyard.secretbox import SecretBox, SecretBoxError
 
 KEY_DIRECTORY = "secretbox"
+CHECK_SECONDS = 1.0
 
 
 class KeyDirectory:
-    """Key files in a directory, read again whenever a key is added or removed."""
+    """Key files in a directory, read again when a key is added or removed."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        check_seconds: float = CHECK_SECONDS,
+        monotonic: clock.Monotonic = time.monotonic,
+    ) -> None:
         self.directory = directory
         self._seen = -1.0
+        self._check = clock.Every(check_seconds, monotonic)
 
-    def changed(self) -> bool:
+    def changed(self, *, force: bool = False) -> bool:
+        """Whether a key was added or removed; looks at most once per `check_seconds` unless
+        `force`."""
+        if not self._check.due() and not force:
+            return False
         return self.directory.stat().st_mtime != self._seen
 
     def load(self) -> SecretBox:
@@ -53,6 +71,13 @@ class Sealer:
             self._box = self._keys.load()
         return self._box
 
+    def reload(self) -> bool:
+        """Look at the key directory now; True when it had changed and the keys were read again."""
+        if self._keys is None or not self._keys.changed(force=True):
+            return False
+        self._box = self._keys.load()
+        return True
+
     def seal(self, secret: str, record_id: str) -> str:
         box = self.box
         return box.seal(secret, record_id) if box else secret
@@ -72,6 +97,8 @@ class Sealer:
         try:
             return box.open(stored, record_id)
         except SecretBoxError as exc:
+            if self.reload() and self._box is not None:
+                return _open(self._box, stored, record_id)
             raise errors.Conflict(f"{exc}; check HOOKYARD_SECRET_KEY") from exc
 
     def unseal_optional(self, stored: str | None, record_id: str) -> str | None:
@@ -85,6 +112,13 @@ class Sealer:
     def kids(self) -> list[str]:
         box = self.box
         return box.kids if box else []
+
+
+def _open(box: SecretBox, stored: str, record_id: str) -> str:
+    try:
+        return box.open(stored, record_id)
+    except SecretBoxError as exc:
+        raise errors.Conflict(f"{exc}; check HOOKYARD_SECRET_KEY") from exc
 
 
 def key_directory(settings: Settings) -> Path:

@@ -106,6 +106,7 @@ class SubscriptionRepository:
 
     async def reseal(self) -> int:
         """Seal every stored secret with the current key; how many records changed."""
+        self._sealer.reload()
         columns = (table.c.id, table.c.secret_key, table.c.previous_secret_key)
         changed = 0
         async with self._db.write() as connection:

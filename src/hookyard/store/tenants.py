@@ -1,7 +1,14 @@
-"""Companies, business units, partners and their connections, and API clients."""
+"""Companies, business units, partners and their connections, and API clients.
+
+Token checks read a client and a partner connection on every request; `recent_client` and
+`recent_connection` answer them from a cache kept `cache_seconds`. A change made through this
+repository (revoke, secret rotation, disconnect) drops the cached value when it commits, so it
+holds at once in this process; a change made by another process holds within `cache_seconds`.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -9,9 +16,10 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from hookyard import errors, models
+from hookyard import clock, errors, models
 from hookyard.store import schema
 from hookyard.store.database import Database
+from hookyard.ttlcache import TtlCache
 
 
 def _company(row: RowMapping) -> models.Company:
@@ -47,11 +55,37 @@ def _client(row: RowMapping) -> models.Client:
     )
 
 
+def _client_values(client: models.Client) -> dict[str, Any]:
+    return {
+        "id": client.id,
+        "name": client.name,
+        "company_id": client.company_id,
+        "partner_id": client.partner_id,
+        "scopes": " ".join(client.scopes),
+        "business_units": ",".join(client.business_units),
+        "secret_hash": client.secret_hash,
+        "date_created": client.date_created,
+        "revoked_at": client.revoked_at,
+    }
+
+
 class TenantRepository:
     """Queries over companies, business units, partners and clients."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        cache_seconds: float = 0.0,
+        monotonic: clock.Monotonic = time.monotonic,
+    ) -> None:
         self._db = db
+        self._clients: TtlCache[str, models.Client | None] = TtlCache(
+            cache_seconds, monotonic=monotonic
+        )
+        self._connections: TtlCache[tuple[str, str], bool] = TtlCache(
+            cache_seconds, monotonic=monotonic
+        )
 
     async def _one(self, statement: Any) -> RowMapping | None:
         async with self._db.read() as connection:
@@ -153,6 +187,14 @@ class TenantRepository:
         self, partner_id: str, company_id: str, connected: bool, at: datetime
     ) -> bool:
         """Connect or disconnect; True when the state changed."""
+        try:
+            return await self._set_connection(partner_id, company_id, connected, at)
+        finally:
+            self._connections.forget((partner_id, company_id))
+
+    async def _set_connection(
+        self, partner_id: str, company_id: str, connected: bool, at: datetime
+    ) -> bool:
         table = schema.partner_connections
         key = and_(table.c.partner_id == partner_id, table.c.company_id == company_id)
         async with self._db.write() as connection:
@@ -178,27 +220,39 @@ class TenantRepository:
         row = await self._one(statement)
         return bool(row and row["connected"])
 
+    async def recent_connection(self, partner_id: str, company_id: str) -> bool:
+        """`is_connected`, as read at most `cache_seconds` ago (see the module docstring)."""
+        key = (partner_id, company_id)
+        found, connected = self._connections.get(key)
+        if found:
+            return bool(connected)
+        stamp = self._connections.stamp()
+        connected = await self.is_connected(partner_id, company_id)
+        self._connections.put(key, connected, stamp)
+        return connected
+
     # clients
 
     async def add_client(self, client: models.Client) -> None:
-        await self._insert(
-            schema.clients,
-            {
-                "id": client.id,
-                "name": client.name,
-                "company_id": client.company_id,
-                "partner_id": client.partner_id,
-                "scopes": " ".join(client.scopes),
-                "business_units": ",".join(client.business_units),
-                "secret_hash": client.secret_hash,
-                "date_created": client.date_created,
-                "revoked_at": client.revoked_at,
-            },
-        )
+        try:
+            await self._insert(schema.clients, _client_values(client))
+        finally:
+            self._clients.forget(client.id)
 
     async def client(self, client_id: str) -> models.Client | None:
         row = await self._one(select(schema.clients).where(schema.clients.c.id == client_id))
         return _client(row) if row else None
+
+    async def recent_client(self, client_id: str) -> models.Client | None:
+        """`client`, as read at most `cache_seconds` ago (see the module docstring): for token
+        checks, not for checking a secret."""
+        found, client = self._clients.get(client_id)
+        if found:
+            return client
+        stamp = self._clients.stamp()
+        client = await self.client(client_id)
+        self._clients.put(client_id, client, stamp)
+        return client
 
     async def clients(self, company_id: str | None = None) -> list[models.Client]:
         statement = select(schema.clients).order_by(schema.clients.c.date_created)
@@ -209,12 +263,15 @@ class TenantRepository:
     async def update_client(self, client_id: str, **values: Any) -> None:
         """Set columns of one client; NotFound when there is no such client."""
         table = schema.clients
-        async with self._db.write() as connection:
-            result = await connection.execute(
-                update(table).where(table.c.id == client_id).values(**values)
-            )
-            if result.rowcount == 0:
-                raise errors.NotFound(f"There is no client {client_id!r}; see `clients list`.")
+        try:
+            async with self._db.write() as connection:
+                result = await connection.execute(
+                    update(table).where(table.c.id == client_id).values(**values)
+                )
+                if result.rowcount == 0:
+                    raise errors.NotFound(f"There is no client {client_id!r}; see `clients list`.")
+        finally:
+            self._clients.forget(client_id)
 
     async def count_companies(self) -> int:
         async with self._db.read() as connection:
