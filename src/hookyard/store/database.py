@@ -9,6 +9,10 @@ On SQLite the delivery hot path (claims, finished tries) runs whole transactions
 on a plain `sqlite3` connection in a thread of its own (`run_write`): one hand-off per
 transaction instead of one per statement, fetch and commit through aiosqlite. It takes the same
 asyncio lock, so it never races the SQLAlchemy writer of the same process.
+
+Every call into aiosqlite is a trip to its thread and back, so a SQLite connection that comes
+back to the pool is rolled back only when it is still inside a transaction: after a commit the
+pool's usual rollback would be one more trip for nothing.
 """
 
 from __future__ import annotations
@@ -49,7 +53,9 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -62,6 +68,13 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        driver = getattr(record, "driver_connection", None)
+        open_transaction = driver is None or driver.in_transaction
+        if state.asyncio_safe and open_transaction:
+            dbapi_connection.rollback()
 
     return engine
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,6 +69,30 @@ def _event(row: Any) -> models.Event:
     )
 
 
+_events = schema.events
+_subscriptions = schema.subscriptions
+
+# Built once: a statement made per call costs more to construct and to key for SQLAlchemy's
+# compiled cache than the database takes to run it.
+_EXISTING = select(_events.c.id).where(
+    _events.c.publisher_id == bindparam("publisher_id"),
+    _events.c.idempotency_key == bindparam("idempotency_key"),
+)
+_MATCHING = select(_subscriptions.c.id, _subscriptions.c.callback_url).where(
+    _subscriptions.c.product == bindparam("product"),
+    _subscriptions.c.company_id == bindparam("company_id"),
+    _subscriptions.c.event_type == bindparam("event_type"),
+    _subscriptions.c.status == models.SubscriptionStatus.ACTIVE.value,
+    _subscriptions.c.partition_value == bindparam("partition_value"),
+    or_(
+        _subscriptions.c.filter_value == "",
+        _subscriptions.c.filter_value == bindparam("filter_value"),
+    ),
+)
+_INSERT_EVENTS = insert(_events)
+_INSERT_DELIVERIES = insert(schema.deliveries)
+
+
 class EventRepository:
     """Queries over events and their fan-out into deliveries."""
 
@@ -114,37 +138,27 @@ class EventRepository:
                 )
                 results.append(Ingested(event_id, len(matches), duplicate=False))
             if event_rows:
-                await connection.execute(insert(schema.events), event_rows)
+                await connection.execute(_INSERT_EVENTS, event_rows)
             if delivery_rows:
-                await connection.execute(insert(schema.deliveries), delivery_rows)
+                await connection.execute(_INSERT_DELIVERIES, delivery_rows)
                 await self._wakeup.notify_in(connection)
         return results
 
     async def _existing(self, connection: AsyncConnection, event: NewEvent) -> str | None:
         if event.idempotency_key is None:
             return None
-        table = schema.events
-        statement = select(table.c.id).where(
-            and_(
-                table.c.publisher_id == event.publisher_id,
-                table.c.idempotency_key == event.idempotency_key,
-            )
-        )
-        return (await connection.execute(statement)).scalar_one_or_none()
+        key = {"publisher_id": event.publisher_id, "idempotency_key": event.idempotency_key}
+        return (await connection.execute(_EXISTING, key)).scalar_one_or_none()
 
     async def _matching(self, connection: AsyncConnection, event: NewEvent) -> list[Any]:
-        table = schema.subscriptions
-        statement = select(table.c.id, table.c.callback_url).where(
-            and_(
-                table.c.product == event.product,
-                table.c.company_id == event.company_id,
-                table.c.event_type == event.event_type,
-                table.c.status == models.SubscriptionStatus.ACTIVE.value,
-                table.c.partition_value == event.partition_value,
-                table.c.filter_value.in_(["", event.filter_value]),
-            )
-        )
-        return list((await connection.execute(statement)).all())
+        route = {
+            "product": event.product,
+            "company_id": event.company_id,
+            "event_type": event.event_type,
+            "partition_value": event.partition_value,
+            "filter_value": event.filter_value,
+        }
+        return list((await connection.execute(_MATCHING, route)).all())
 
     async def get(self, event_id: str) -> models.Event:
         """One event; NotFound when there is none."""
