@@ -8,7 +8,7 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookyard.api.limits import json_depth
+from hookyard.api.limits import deeper_than, json_depth
 from hookyard.cli.runtime import Runtime
 
 TOKEN = "/identity/connect/token"
@@ -68,3 +68,18 @@ def test_json_depth_counts_nesting(value: object) -> None:
         return 0
 
     assert json_depth(json.loads(json.dumps(value))) == depth(value)
+
+
+JSON = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='[]{}"a'),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@given(JSON, st.integers(0, 12))
+def test_the_bracket_count_shortcut_agrees_with_parsing(value: object, limit: int) -> None:
+    body = json.dumps(value).encode()
+    assert deeper_than(body, limit) == (json_depth(value) > limit)

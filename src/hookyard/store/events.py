@@ -8,6 +8,7 @@ the first event instead of making a second one.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,11 +17,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import errors, ids, models
 from hookyard.store import schema
 from hookyard.store.database import Database
+from hookyard.store.prepared import CoreStatements, PreparedCache, StatementRunner, Statements
 from hookyard.store.wakeup import Wakeup
 
 
@@ -72,8 +73,8 @@ def _event(row: Any) -> models.Event:
 _events = schema.events
 _subscriptions = schema.subscriptions
 
-# Built once: a statement made per call costs more to construct and to key for SQLAlchemy's
-# compiled cache than the database takes to run it.
+# Built once: a statement made per call costs more to construct (and to key for SQLAlchemy's
+# compiled cache, or to compile for the SQLite writer thread) than the database takes to run it.
 _EXISTING = select(_events.c.id).where(
     _events.c.publisher_id == bindparam("publisher_id"),
     _events.c.idempotency_key == bindparam("idempotency_key"),
@@ -93,18 +94,80 @@ _INSERT_EVENTS = insert(_events)
 _INSERT_DELIVERIES = insert(schema.deliveries)
 
 
+class _Fanout:
+    """The statements of one ingest transaction, from synchronous code: SQLite runs them whole in
+    the hot-path thread (`Database.run_write`), PostgreSQL through one `run_sync`."""
+
+    def __init__(self, runner: StatementRunner, now: datetime) -> None:
+        self._runner = runner
+        self._now = now
+        self._event_rows: list[dict[str, Any]] = []
+        self._delivery_rows: list[dict[str, Any]] = []
+        self._seen: dict[str, str] = {}
+        self._routes: dict[tuple[str, ...], list[Sequence[Any]]] = {}
+
+    def run(self, events: Sequence[NewEvent]) -> list[Ingested]:
+        results = [self._add(event) for event in events]
+        if self._event_rows:
+            self._runner.insert(_INSERT_EVENTS, self._event_rows)
+        if self._delivery_rows:
+            self._runner.insert(_INSERT_DELIVERIES, self._delivery_rows)
+        return results
+
+    def _add(self, event: NewEvent) -> Ingested:
+        existing = self._existing(event)
+        if existing is not None:
+            return Ingested(existing, 0, duplicate=True)
+        event_id = ids.prefixed(ids.EVENT)
+        if event.idempotency_key is not None:
+            self._seen[event.idempotency_key] = event_id
+        self._event_rows.append(_event_values(event, event_id, self._now))
+        matches = self._matching(event)
+        self._delivery_rows.extend(
+            _delivery_values(event_id, str(sub), str(url), self._now) for sub, url in matches
+        )
+        return Ingested(event_id, len(matches), duplicate=False)
+
+    def _existing(self, event: NewEvent) -> str | None:
+        key = event.idempotency_key
+        if key is None:
+            return None
+        if key in self._seen:
+            return self._seen[key]
+        rows = self._runner.rows(
+            _EXISTING, {"publisher_id": event.publisher_id, "idempotency_key": key}
+        )
+        return str(rows[0][0]) if rows else None
+
+    def _matching(self, event: NewEvent) -> list[Sequence[Any]]:
+        route = _route(event)
+        if route not in self._routes:
+            self._routes[route] = self._runner.rows(
+                _MATCHING,
+                {
+                    "product": event.product,
+                    "company_id": event.company_id,
+                    "event_type": event.event_type,
+                    "partition_value": event.partition_value,
+                    "filter_value": event.filter_value,
+                },
+            )
+        return self._routes[route]
+
+
 class EventRepository:
     """Queries over events and their fan-out into deliveries."""
 
     def __init__(self, db: Database, wakeup: Wakeup) -> None:
         self._db = db
         self._wakeup = wakeup
+        self._prepared = PreparedCache()
 
     async def ingest(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
         """Store `events` and all their deliveries in one transaction; all or nothing."""
         try:
             results = await self._ingest(events, now)
-        except IntegrityError:
+        except (IntegrityError, sqlite3.IntegrityError):
             # A concurrent publish with the same key won the race; its events are the answer.
             results = await self._ingest(events, now)
         if any(result.deliveries for result in results):
@@ -112,53 +175,20 @@ class EventRepository:
         return results
 
     async def _ingest(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
-        results: list[Ingested] = []
-        event_rows: list[dict[str, Any]] = []
-        delivery_rows: list[dict[str, Any]] = []
-        seen: dict[str | None, str] = {}
-        routes: dict[tuple[str, ...], list[Any]] = {}
+        if self._db.has_hot_path:
+            dialect, prepared = self._db.writer.dialect, self._prepared
+            return await self._db.run_write(
+                lambda connection: _Fanout(Statements(connection, dialect, prepared), now).run(
+                    events
+                )
+            )
         async with self._db.write() as connection:
-            for event in events:
-                existing = seen.get(event.idempotency_key) or await self._existing(
-                    connection, event
-                )
-                if existing is not None:
-                    results.append(Ingested(existing, 0, duplicate=True))
-                    continue
-                event_id = ids.prefixed(ids.EVENT)
-                if event.idempotency_key is not None:
-                    seen[event.idempotency_key] = event_id
-                event_rows.append(_event_values(event, event_id, now))
-                route = _route(event)
-                if route not in routes:
-                    routes[route] = await self._matching(connection, event)
-                matches = routes[route]
-                delivery_rows.extend(
-                    _delivery_values(event_id, sub, url, now) for sub, url in matches
-                )
-                results.append(Ingested(event_id, len(matches), duplicate=False))
-            if event_rows:
-                await connection.execute(_INSERT_EVENTS, event_rows)
-            if delivery_rows:
-                await connection.execute(_INSERT_DELIVERIES, delivery_rows)
+            results = await connection.run_sync(
+                lambda sync: _Fanout(CoreStatements(sync), now).run(events)
+            )
+            if any(result.deliveries for result in results):
                 await self._wakeup.notify_in(connection)
         return results
-
-    async def _existing(self, connection: AsyncConnection, event: NewEvent) -> str | None:
-        if event.idempotency_key is None:
-            return None
-        key = {"publisher_id": event.publisher_id, "idempotency_key": event.idempotency_key}
-        return (await connection.execute(_EXISTING, key)).scalar_one_or_none()
-
-    async def _matching(self, connection: AsyncConnection, event: NewEvent) -> list[Any]:
-        route = {
-            "product": event.product,
-            "company_id": event.company_id,
-            "event_type": event.event_type,
-            "partition_value": event.partition_value,
-            "filter_value": event.filter_value,
-        }
-        return list((await connection.execute(_MATCHING, route)).all())
 
     async def get(self, event_id: str) -> models.Event:
         """One event; NotFound when there is none."""

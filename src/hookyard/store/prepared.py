@@ -1,0 +1,118 @@
+"""Core statements compiled once and run on a plain DB-API connection.
+
+Through SQLAlchemy's async engine a statement costs tens of microseconds of Python before the
+driver sees it, and through aiosqlite each statement is also three or four trips to the driver's
+thread and back. A transaction that runs whole on a plain `sqlite3` connection
+(`Database.run_write`) compiles its Core statements here instead, once per shape: the SQL text,
+the order of the parameters, and each parameter's bind processor from the dialect, so values (a
+`UTCDateTime`, a body) are stored exactly as the SQLAlchemy path stores them. Unlike
+`driver_sql`, whose statements are written by hand per dialect, these come from the Core
+statements themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, cast
+
+from sqlalchemy import Connection, Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any] | None
+
+
+class DbapiConnection(Protocol):
+    """What is used of a DB-API connection (`sqlite3.Connection` is one)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any], /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Sequence[Sequence[Any]], /) -> Any: ...
+
+
+class Prepared:
+    """One statement compiled for `dialect`, with its parameters in the driver's order."""
+
+    def __init__(
+        self, statement: Executable, dialect: Dialect, column_keys: Sequence[str] = ()
+    ) -> None:
+        element = cast(ClauseElement, statement)
+        keys = list(column_keys) or None
+        compiled = cast(SQLCompiler, element.compile(dialect=dialect, column_keys=keys))
+        if not compiled.positional or compiled.positiontup is None:
+            raise ValueError(f"{dialect.name} does not take positional parameters")
+        self.sql = compiled.string
+        self._slots: list[tuple[str, Any, Processor]] = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            self._slots.append((name, bind.effective_value, processor))
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The driver's parameters for `values` (a bound constant takes its own value)."""
+        out = []
+        for name, constant, processor in self._slots:
+            value = values.get(name, constant)
+            out.append(value if processor is None or value is None else processor(value))
+        return tuple(out)
+
+
+class StatementRunner(Protocol):
+    """Runs Core statements from synchronous code, whatever carries them to the database."""
+
+    def rows(self, statement: Executable, values: Mapping[str, Any]) -> list[Sequence[Any]]:
+        """Every row the query returns, as tuples."""
+        ...
+
+    def insert(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert `rows` (one or more, each with the same keys)."""
+        ...
+
+
+class CoreStatements:
+    """A `StatementRunner` over SQLAlchemy's synchronous `Connection` (from `run_sync`)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def rows(self, statement: Executable, values: Mapping[str, Any]) -> list[Sequence[Any]]:
+        return [tuple(row) for row in self._connection.execute(statement, dict(values))]
+
+    def insert(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._connection.execute(statement, [dict(row) for row in rows])
+
+
+class Statements:
+    """A `StatementRunner` over a DB-API connection, each statement compiled once per shape."""
+
+    def __init__(self, connection: DbapiConnection, dialect: Dialect, cache: PreparedCache) -> None:
+        self._connection = connection
+        self._dialect = dialect
+        self._cache = cache
+
+    def rows(self, statement: Executable, values: Mapping[str, Any]) -> list[Sequence[Any]]:
+        prepared = self._cache.get(statement, self._dialect)
+        cursor = self._connection.execute(prepared.sql, prepared.parameters(values))
+        return list(cursor.fetchall())
+
+    def insert(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+        prepared = self._cache.get(statement, self._dialect, tuple(rows[0]))
+        self._connection.executemany(prepared.sql, [prepared.parameters(row) for row in rows])
+
+
+class PreparedCache:
+    """Compiled statements by (statement, column keys); statements are module constants."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[tuple[int, tuple[str, ...]], tuple[Executable, Prepared]] = {}
+
+    def get(
+        self, statement: Executable, dialect: Dialect, column_keys: tuple[str, ...] = ()
+    ) -> Prepared:
+        key = (id(statement), column_keys)
+        found = self._compiled.get(key)
+        if found is None or found[0] is not statement:
+            found = (statement, Prepared(statement, dialect, column_keys))
+            self._compiled[key] = found
+        return found[1]
