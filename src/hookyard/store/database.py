@@ -84,7 +84,9 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = async_url(url)
-        self.dialect = make_url(self.url).get_backend_name()
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        self._file = parsed.database if parsed.database != ":memory:" else None
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._hot: _SqliteThread | None = None
         if self.is_sqlite:
@@ -100,9 +102,9 @@ class Database:
 
     @property
     def has_hot_path(self) -> bool:
-        """Whether `run_write` is available: SQLite in a file (not in memory)."""
-        database = make_url(self.url).database
-        return self.is_sqlite and bool(database) and database != ":memory:"
+        """Whether `run_write` is available: SQLite in a file (not in memory). Asked on every
+        claim and publish, so the URL is parsed once, in the constructor."""
+        return self.is_sqlite and bool(self._file)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
