@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 T = TypeVar("T")
@@ -150,8 +151,19 @@ class _SqliteThread:
         self._connection: sqlite3.Connection | None = None
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work`'s result once its transaction committed. A cancelled caller still waits for
+        the transaction to end, so that whoever takes the write lock next does not find this
+        connection mid-transaction. A driver error comes out as SQLAlchemy's, as from the engine.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, work)
+        future = loop.run_in_executor(self._executor, self._transaction, work)
+        try:
+            return await asyncio.shield(future)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+        finally:
+            if not future.done():
+                await asyncio.wait({future})
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         connection = self._connect()

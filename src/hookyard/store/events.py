@@ -8,7 +8,6 @@ the first event instead of making a second one.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -167,7 +166,7 @@ class EventRepository:
         """Store `events` and all their deliveries in one transaction; all or nothing."""
         try:
             results = await self._ingest(events, now)
-        except (IntegrityError, sqlite3.IntegrityError):
+        except IntegrityError:
             # A concurrent publish with the same key won the race; its events are the answer.
             results = await self._ingest(events, now)
         if any(result.deliveries for result in results):
