@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hookyard.cli import logs, options
+from hookyard.cli import heap, logs, options
 from hookyard.config import Settings
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ async def _serve(settings: Settings, host: str, port: int, *, deliver: bool) -> 
         access_log=False,
         server_header=False,
     )
+    heap.settle()
     await uvicorn.Server(config).serve()
 
 

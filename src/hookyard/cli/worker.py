@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hookyard.cli import logs, options
+from hookyard.cli import heap, logs, options
 from hookyard.config import Settings
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ async def _work(settings: Settings) -> None:
     store = Store.from_settings(settings, pool_size=4)
     try:
         async with delivery_worker(settings, store) as stop:
+            heap.settle()
             loop = asyncio.get_running_loop()
             for number in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(number, stop.set)
