@@ -8,6 +8,7 @@ the first event instead of making a second one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,8 +48,10 @@ class Ingested:
     duplicate: bool
 
 
+@functools.lru_cache(maxsize=4096)
 def callback_host(url: str) -> str:
-    """The `host:port` a callback URL connects to: the unit of the per-host concurrency limit."""
+    """The `host:port` a callback URL connects to: the unit of the per-host concurrency limit.
+    (Cached: a fan-out asks again for every delivery to the same few URLs.)"""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return f"{(parts.hostname or '').lower()}:{port}"[:300]

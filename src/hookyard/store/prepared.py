@@ -51,11 +51,26 @@ class Prepared:
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The driver's parameters for `values` (a bound constant takes its own value)."""
+        return tuple(self._parameters(values, {}))
+
+    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        """`parameters` of each row; a value object seen before in the batch (the `now` every
+        row of an ingest shares) goes through its processor once."""
+        done: dict[tuple[int, int], Any] = {}
+        return [tuple(self._parameters(row, done)) for row in rows]
+
+    def _parameters(self, values: Mapping[str, Any], done: dict[tuple[int, int], Any]) -> list[Any]:
         out = []
-        for name, constant, processor in self._slots:
+        for slot, (name, constant, processor) in enumerate(self._slots):
             value = values.get(name, constant)
-            out.append(value if processor is None or value is None else processor(value))
-        return tuple(out)
+            if processor is None or value is None:
+                out.append(value)
+                continue
+            key = (slot, id(value))
+            if key not in done:
+                done[key] = (value, processor(value))  # the value is kept: its id stays unique
+            out.append(done[key][1])
+        return out
 
 
 class StatementRunner(Protocol):
@@ -98,7 +113,7 @@ class Statements:
 
     def insert(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
         prepared = self._cache.get(statement, self._dialect, tuple(rows[0]))
-        self._connection.executemany(prepared.sql, [prepared.parameters(row) for row in rows])
+        self._connection.executemany(prepared.sql, prepared.many(rows))
 
 
 class PreparedCache:
