@@ -1,0 +1,37 @@
+"""Prefixed ULIDs: the form, unique, sorted by time, and distinct in a forked child."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+
+from hookyard import ids
+
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def test_ulids_have_the_form_and_are_unique() -> None:
+    made = [ids.ulid() for _ in range(20_000)]
+    assert all(ULID.match(value) for value in made)
+    assert len(set(made)) == len(made)
+    assert ids.prefixed(ids.ATTEMPT).startswith("att_")
+
+
+def test_ulids_sort_by_their_millisecond() -> None:
+    earlier = ids.ulid()
+    later = ids.ulid()
+    assert earlier[:10] <= later[:10]
+
+
+def _child(pipe: multiprocessing.connection.Connection) -> None:
+    pipe.send([ids.ulid()[10:] for _ in range(100)])
+
+
+def test_a_forked_child_draws_other_random_bits() -> None:
+    parent_end, child_end = multiprocessing.get_context("fork").Pipe()
+    process = multiprocessing.get_context("fork").Process(target=_child, args=(child_end,))
+    process.start()
+    theirs = parent_end.recv()
+    process.join(timeout=30)
+    ours = [ids.ulid()[10:] for _ in range(100)]
+    assert not set(theirs) & set(ours)
