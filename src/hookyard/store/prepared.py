@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, Insert, Table
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -95,7 +95,55 @@ class CoreStatements:
         return [tuple(row) for row in self._connection.execute(statement, dict(values))]
 
     def insert(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
-        self._connection.execute(statement, [dict(row) for row in rows])
+        dialect = self._connection.dialect
+        if dialect.name != "postgresql" or len(rows) < 2 or not isinstance(statement, Insert):
+            self._connection.execute(statement, [dict(row) for row in rows])
+            return
+        # PostgreSQL: one INSERT ... SELECT FROM unnest(column arrays), one execution for the
+        # whole batch, instead of SQLAlchemy's per-row parameter processing.
+        bulk = _unnest(statement, tuple(rows[0]), dialect)
+        self._connection.exec_driver_sql(bulk.sql, bulk.columns(rows))
+
+
+class _Unnest:
+    """`INSERT INTO t (...) SELECT * FROM unnest($1::type[], ...)` for one table and columns."""
+
+    def __init__(self, statement: Insert, keys: tuple[str, ...], dialect: Dialect) -> None:
+        table = cast(Table, statement.table)
+        columns = [table.c[key] for key in keys]
+        arrays = ", ".join(
+            f"${n}::{column.type.compile(dialect=dialect)}[]"
+            for n, column in enumerate(columns, start=1)
+        )
+        self.sql = f"INSERT INTO {table.name} ({', '.join(keys)}) SELECT * FROM unnest({arrays})"  # noqa: S608
+        self._keys = keys
+        self._processors = [
+            column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns
+        ]
+
+    def columns(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], ...]:
+        out = []
+        for key, processor in zip(self._keys, self._processors, strict=True):
+            values = [row[key] for row in rows]
+            if processor is not None:
+                done: dict[int, Any] = {}
+                for i, value in enumerate(values):
+                    if value is not None:
+                        if id(value) not in done:
+                            done[id(value)] = processor(value)
+                        values[i] = done[id(value)]
+            out.append(values)
+        return tuple(out)
+
+
+_UNNEST: dict[tuple[int, tuple[str, ...]], tuple[Insert, _Unnest]] = {}
+
+
+def _unnest(statement: Insert, keys: tuple[str, ...], dialect: Dialect) -> _Unnest:
+    found = _UNNEST.get((id(statement), keys))
+    if found is None or found[0] is not statement:
+        found = _UNNEST[(id(statement), keys)] = (statement, _Unnest(statement, keys, dialect))
+    return found[1]
 
 
 class Statements:
