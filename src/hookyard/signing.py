@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping, Sequence
@@ -66,8 +65,8 @@ def signed_content(msg_id: str, timestamp: int | str, body: bytes) -> bytes:
 
 
 def _signature(key: bytes, msg_id: str, timestamp: int | str, body: bytes) -> str:
-    digest = hmac.new(key, signed_content(msg_id, timestamp, body), hashlib.sha256)
-    return "v1," + base64.b64encode(digest.digest()).decode("ascii")
+    digest = hmac.digest(key, signed_content(msg_id, timestamp, body), "sha256")
+    return "v1," + base64.b64encode(digest).decode("ascii")
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
