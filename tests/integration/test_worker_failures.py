@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -234,22 +236,31 @@ async def test_a_blackhole_host_does_not_hold_up_the_healthy_ones(store: Store) 
             await target.stop()
 
 
-async def test_a_host_gets_at_most_its_lanes_and_a_stop_returns_every_lease(store: Store) -> None:
-    """Per-host concurrency 3, claims of 2: three tries in flight to a host that never answers,
-    three more claimed behind them (twice the limit in hand), the rest left in the queue; a stop
-    with a short grace returns all six leases at once, untried: none waits for its lease to expire.
-    """
+@asynccontextmanager
+async def _blackhole_backlog(
+    store: Store, count: int
+) -> AsyncIterator[tuple[Receiver, list[dict[str, str]]]]:
+    """A record whose callback never answers, and `count` events for it (not yet published)."""
     blackhole = await Receiver.start()
     blackhole.answer("/hook", Behaviour(blackhole=True))
     try:
         tenant = await tenancy.add_tenant(store)
         await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", blackhole.url())
-        events = [_event(tenant.company_id, str(i)) for i in range(10)]
-        service = DeliveryService(store)
+        yield blackhole, [_event(tenant.company_id, str(i)) for i in range(count)]
+    finally:
+        await blackhole.stop()
 
-        async def in_flight(count: int) -> bool:
-            return len(await service.list(None, state="in_flight", limit=100)) == count
 
+async def _in_flight(store: Store, count: int) -> bool:
+    return len(await DeliveryService(store).list(None, state="in_flight", limit=100)) == count
+
+
+async def test_a_host_gets_at_most_its_lanes_and_a_stop_returns_every_lease(store: Store) -> None:
+    """Per-host concurrency 3, claims of 2: three tries in flight to a host that never answers,
+    three more claimed behind them (twice the limit in hand), the rest left in the queue; a stop
+    with a short grace returns all six leases at once, untried: none waits for its lease to expire.
+    """
+    async with _blackhole_backlog(store, 10) as (blackhole, events):
         async with engine.running_worker(
             store,
             timeout=30.0,
@@ -259,14 +270,12 @@ async def test_a_host_gets_at_most_its_lanes_and_a_stop_returns_every_lease(stor
         ):
             await engine.events(store).publish_many("setups", events, publisher_id="p")
             await blackhole.wait_for(lambda: len(blackhole.posts()) == 3, what="three tries")
-            await engine.eventually(lambda: in_flight(6), what="six deliveries claimed")
+            await engine.eventually(lambda: _in_flight(store, 6), what="six deliveries claimed")
         assert len(blackhole.posts()) == 3
-        records = await service.list(None, limit=100)
+        records = await DeliveryService(store).list(None, limit=100)
         assert len(records) == 10
         assert {r.delivery.state.value for r in records} == {"pending"}
         assert all(r.delivery.attempts == 0 for r in records)
-    finally:
-        await blackhole.stop()
 
 
 async def test_a_worker_whose_hosts_are_full_waits_instead_of_claiming_in_a_loop(
@@ -274,8 +283,6 @@ async def test_a_worker_whose_hosts_are_full_waits_instead_of_claiming_in_a_loop
 ) -> None:
     """Deliveries of a full host are due but not claimable: the worker must sleep until the host
     has room, not loop on empty claims (which, on SQLite, also take the write lock each time)."""
-    blackhole = await Receiver.start()
-    blackhole.answer("/hook", Behaviour(blackhole=True))
     claims: list[int] = []
     claim = store.deliveries.claim
 
@@ -284,29 +291,20 @@ async def test_a_worker_whose_hosts_are_full_waits_instead_of_claiming_in_a_loop
         return await claim(*args, **kwargs)
 
     monkeypatch.setattr(store.deliveries, "claim", counted)
-    try:
-        tenant = await tenancy.add_tenant(store)
-        await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", blackhole.url())
-        events = [_event(tenant.company_id, str(i)) for i in range(10)]
-        service = DeliveryService(store)
-
-        async def in_flight(count: int) -> bool:
-            return len(await service.list(None, state="in_flight", limit=100)) == count
-
-        async with engine.running_worker(
-            store,
-            timeout=30.0,
-            per_host_concurrency=2,
-            claim_batch=1,
-            poll_interval_seconds=30.0,
-            shutdown_grace_seconds=0.1,
-        ):
-            await engine.events(store).publish_many("setups", events, publisher_id="p")
-            await blackhole.wait_for(lambda: len(blackhole.posts()) == 2, what="two tries")
-            await engine.eventually(lambda: in_flight(4), what="the host full (twice its lanes)")
-            before = len(claims)
-            # An observation window, not synchronisation: a claim loop would make hundreds.
-            await asyncio.sleep(0.5)
-            assert len(claims) - before <= 1
-    finally:
-        await blackhole.stop()
+    async with _blackhole_backlog(store, 10) as (blackhole, events), engine.running_worker(
+        store,
+        timeout=30.0,
+        per_host_concurrency=2,
+        claim_batch=1,
+        poll_interval_seconds=30.0,
+        shutdown_grace_seconds=0.1,
+    ):
+        await engine.events(store).publish_many("setups", events, publisher_id="p")
+        await blackhole.wait_for(lambda: len(blackhole.posts()) == 2, what="two tries")
+        await engine.eventually(
+            lambda: _in_flight(store, 4), what="the host full (twice its lanes)"
+        )
+        before = len(claims)
+        # An observation window, not synchronisation: a claim loop would make hundreds.
+        await asyncio.sleep(0.5)
+        assert len(claims) - before <= 1
