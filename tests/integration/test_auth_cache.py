@@ -114,9 +114,9 @@ async def test_a_revoke_by_another_process_holds_once_the_cache_time_has_passed(
         await serving.identity.authenticate(access)
 
 
-async def test_a_disconnect_by_another_process_holds_once_the_cache_time_has_passed(
-    serving: Serving, runtime: Runtime
-) -> None:
+async def _partner_token(serving: Serving, runtime: Runtime) -> tuple[str, str, str]:
+    """A partner connected to a new company, and a company token of its client (authenticated
+    once, so it is in the cache): (company id, partner id, token)."""
     tenant = await make_tenant(runtime)
     partner = await runtime.credentials.create_partner("Integrations Inc")
     issued = await runtime.credentials.create_client(scopes=["dis:read"], partner_id=partner.id)
@@ -125,7 +125,14 @@ async def test_a_disconnect_by_another_process_holds_once_the_cache_time_has_pas
         issued.client.id, issued.secret, grant_type="company", CompanyId=tenant.company.id
     )
     assert (await serving.identity.authenticate(access)).partner_id == partner.id
-    await runtime.credentials.set_connection(partner.id, tenant.company.id, False)
+    return tenant.company.id, partner.id, access
+
+
+async def test_a_disconnect_by_another_process_holds_once_the_cache_time_has_passed(
+    serving: Serving, runtime: Runtime
+) -> None:
+    company_id, partner_id, access = await _partner_token(serving, runtime)
+    await runtime.credentials.set_connection(partner_id, company_id, False)
     serving.time.now += CACHE_SECONDS
     with pytest.raises(errors.Forbidden, match="disconnected"):
         await serving.identity.authenticate(access)
@@ -134,16 +141,9 @@ async def test_a_disconnect_by_another_process_holds_once_the_cache_time_has_pas
 async def test_a_disconnect_in_the_same_store_holds_at_once(
     serving: Serving, runtime: Runtime
 ) -> None:
-    tenant = await make_tenant(runtime)
-    partner = await runtime.credentials.create_partner("Integrations Inc")
-    issued = await runtime.credentials.create_client(scopes=["dis:read"], partner_id=partner.id)
-    await runtime.credentials.set_connection(partner.id, tenant.company.id, True)
-    access = await serving.token(
-        issued.client.id, issued.secret, grant_type="company", CompanyId=tenant.company.id
-    )
-    assert (await serving.identity.authenticate(access)).partner_id == partner.id
+    company_id, partner_id, access = await _partner_token(serving, runtime)
     changed = await serving.store.tenants.set_connection(
-        partner.id, tenant.company.id, False, clock.utcnow()
+        partner_id, company_id, False, clock.utcnow()
     )
     assert changed
     with pytest.raises(errors.Forbidden, match="disconnected"):
