@@ -53,11 +53,26 @@ class Prepared:
         """The driver's parameters for `values` (a bound constant takes its own value)."""
         return tuple(self._parameters(values, {}))
 
-    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
         """`parameters` of each row; a value object seen before in the batch (the `now` every
         row of an ingest shares) goes through its processor once."""
-        done: dict[tuple[int, int], Any] = {}
-        return [tuple(self._parameters(row, done)) for row in rows]
+        slots = [(name, constant) for name, constant, _ in self._slots]
+        processed = [(i, p) for i, (_, _, p) in enumerate(self._slots) if p is not None]
+        done: dict[tuple[int, int], tuple[Any, Any]] = {}
+        out = []
+        for row in rows:
+            values = [row.get(name, constant) for name, constant in slots]
+            for i, processor in processed:
+                value = values[i]
+                if value is None:
+                    continue
+                key = (i, id(value))
+                found = done.get(key)
+                if found is None:
+                    found = done[key] = (value, processor(value))  # kept: its id stays unique
+                values[i] = found[1]
+            out.append(values)
+        return out
 
     def _parameters(self, values: Mapping[str, Any], done: dict[tuple[int, int], Any]) -> list[Any]:
         out = []
