@@ -291,13 +291,16 @@ async def test_a_worker_whose_hosts_are_full_waits_instead_of_claiming_in_a_loop
         return await claim(*args, **kwargs)
 
     monkeypatch.setattr(store.deliveries, "claim", counted)
-    async with _blackhole_backlog(store, 10) as (blackhole, events), engine.running_worker(
-        store,
-        timeout=30.0,
-        per_host_concurrency=2,
-        claim_batch=1,
-        poll_interval_seconds=30.0,
-        shutdown_grace_seconds=0.1,
+    async with (
+        _blackhole_backlog(store, 10) as (blackhole, events),
+        engine.running_worker(
+            store,
+            timeout=30.0,
+            per_host_concurrency=2,
+            claim_batch=1,
+            poll_interval_seconds=30.0,
+            shutdown_grace_seconds=0.1,
+        ),
     ):
         await engine.events(store).publish_many("setups", events, publisher_id="p")
         await blackhole.wait_for(lambda: len(blackhole.posts()) == 2, what="two tries")
