@@ -3,10 +3,15 @@
 States: `pending` (due at `next_attempt_at`), `in_flight` (leased until `locked_until`),
 `succeeded`, `failed` (tries spent; its record was Stopped) and `held` (its record is not Active).
 The claim is the one statement that differs by dialect: PostgreSQL takes rows with
-`FOR UPDATE SKIP LOCKED` inside `ARRAY(...)` (so the limit holds exactly), SQLite relies on its
-single writer (`BEGIN IMMEDIATE`). A claim returns everything a try needs (url, secrets, body),
-so the worker never re-reads a subscription per delivery. Finishing a batch of tries (attempt
-rows, delivery states, Stopped records, held deliveries) is one transaction.
+`FOR UPDATE SKIP LOCKED` inside `ARRAY(...)` (so the limit holds exactly) and loads what the tries
+need in the same statement; SQLite relies on its single writer (`BEGIN IMMEDIATE`). A claim
+returns everything a try needs (url, secrets, body), so the worker never re-reads a subscription
+per delivery. Finishing a batch of tries (attempt rows, delivery states, Stopped records, held
+deliveries) is one transaction.
+
+This is the hot path, so its statements are driver SQL (`hookyard.store.driver_sql`) with tuple
+rows, and on a SQLite file claims and finishes run whole in the hot-path thread
+(`Database.run_write`); the rarer queries (leases, next due) stay SQLAlchemy Core.
 """
 
 from __future__ import annotations
