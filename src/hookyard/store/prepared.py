@@ -13,7 +13,7 @@ statements themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Connection, Dialect, Insert, Table
 from sqlalchemy.sql import ClauseElement
@@ -21,6 +21,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
 
 
 class DbapiConnection(Protocol):
@@ -43,49 +44,39 @@ class Prepared:
         if not compiled.positional or compiled.positiontup is None:
             raise ValueError(f"{dialect.name} does not take positional parameters")
         self.sql = compiled.string
-        self._slots: list[tuple[str, Any, Processor]] = []
+        self._slots: list[tuple[str, Any]] = []
+        self._processors: list[Processor] = []
         for name in compiled.positiontup:
             bind = compiled.binds[name]
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            self._slots.append((name, bind.effective_value, processor))
+            self._slots.append((name, bind.effective_value))
+            self._processors.append(bind.type.dialect_impl(dialect).bind_processor(dialect))
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The driver's parameters for `values` (a bound constant takes its own value)."""
-        return tuple(self._parameters(values, {}))
+        return self.many([values])[0]
 
-    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
-        """`parameters` of each row; a value object seen before in the batch (the `now` every
-        row of an ingest shares) goes through its processor once."""
-        slots = [(name, constant) for name, constant, _ in self._slots]
-        processed = [(i, p) for i, (_, _, p) in enumerate(self._slots) if p is not None]
-        done: dict[tuple[int, int], tuple[Any, Any]] = {}
-        out = []
-        for row in rows:
-            values = [row.get(name, constant) for name, constant in slots]
-            for i, processor in processed:
-                value = values[i]
-                if value is None:
-                    continue
-                key = (i, id(value))
-                found = done.get(key)
-                if found is None:
-                    found = done[key] = (value, processor(value))  # kept: its id stays unique
-                values[i] = found[1]
-            out.append(values)
-        return out
+    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        """`parameters` of each row (see `_bound` for values the rows share)."""
+        columns = [
+            _bound([row.get(name, constant) for row in rows], processor)
+            for (name, constant), processor in zip(self._slots, self._processors, strict=True)
+        ]
+        return list(zip(*columns, strict=True))
 
-    def _parameters(self, values: Mapping[str, Any], done: dict[tuple[int, int], Any]) -> list[Any]:
-        out = []
-        for slot, (name, constant, processor) in enumerate(self._slots):
-            value = values.get(name, constant)
-            if processor is None or value is None:
-                out.append(value)
-                continue
-            key = (slot, id(value))
-            if key not in done:
-                done[key] = (value, processor(value))  # the value is kept: its id stays unique
-            out.append(done[key][1])
-        return out
+
+def _bound(values: list[Any], processor: Processor) -> list[Any]:
+    """One column's values through its bind processor, in place. A value object that comes
+    again (the `now` every row of an ingest shares) is processed once; the rows keep each value
+    alive, so its id stays unique meanwhile."""
+    if processor is None:
+        return values
+    done: dict[int, Any] = {}
+    for i, value in enumerate(values):
+        if value is not None:
+            if id(value) not in done:
+                done[id(value)] = processor(value)
+            values[i] = done[id(value)]
+    return values
 
 
 class StatementRunner(Protocol):
@@ -137,27 +128,30 @@ class _Unnest:
         ]
 
     def columns(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], ...]:
-        out = []
-        for key, processor in zip(self._keys, self._processors, strict=True):
-            values = [row[key] for row in rows]
-            if processor is not None:
-                done: dict[int, Any] = {}
-                for i, value in enumerate(values):
-                    if value is not None:
-                        if id(value) not in done:
-                            done[id(value)] = processor(value)
-                        values[i] = done[id(value)]
-            out.append(values)
-        return tuple(out)
+        return tuple(
+            _bound([row[key] for row in rows], processor)
+            for key, processor in zip(self._keys, self._processors, strict=True)
+        )
 
 
-_UNNEST: dict[tuple[int, tuple[str, ...]], tuple[Insert, _Unnest]] = {}
+_UNNEST: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Unnest]] = {}
 
 
 def _unnest(statement: Insert, keys: tuple[str, ...], dialect: Dialect) -> _Unnest:
-    found = _UNNEST.get((id(statement), keys))
+    return _compiled_once(_UNNEST, statement, keys, lambda: _Unnest(statement, keys, dialect))
+
+
+def _compiled_once(
+    cache: dict[tuple[int, tuple[str, ...]], tuple[Executable, T]],
+    statement: Executable,
+    keys: tuple[str, ...],
+    build: Callable[[], T],
+) -> T:
+    """`build()` for (statement, keys), made once. Statements are module constants, so they are
+    keyed by id, and the statement is kept beside its entry so that a reused id is noticed."""
+    found = cache.get((id(statement), keys))
     if found is None or found[0] is not statement:
-        found = _UNNEST[(id(statement), keys)] = (statement, _Unnest(statement, keys, dialect))
+        found = cache[(id(statement), keys)] = (statement, build())
     return found[1]
 
 
@@ -188,9 +182,9 @@ class PreparedCache:
     def get(
         self, statement: Executable, dialect: Dialect, column_keys: tuple[str, ...] = ()
     ) -> Prepared:
-        key = (id(statement), column_keys)
-        found = self._compiled.get(key)
-        if found is None or found[0] is not statement:
-            found = (statement, Prepared(statement, dialect, column_keys))
-            self._compiled[key] = found
-        return found[1]
+        return _compiled_once(
+            self._compiled,
+            statement,
+            column_keys,
+            lambda: Prepared(statement, dialect, column_keys),
+        )
