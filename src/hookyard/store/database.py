@@ -120,10 +120,10 @@ class Database:
     async def run_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """SQLite only: `work(connection)` as one write transaction in the hot-path thread,
         committed when it returns, rolled back when it raises."""
-        if self._write_lock is None:
-            raise TypeError("run_write is for SQLite; use write() on PostgreSQL")
+        if self._write_lock is None or self._file is None:
+            raise TypeError("run_write is for a SQLite file (has_hot_path); use write()")
         if self._hot is None:
-            self._hot = _SqliteThread(str(make_url(self.url).database))
+            self._hot = _SqliteThread(self._file)
         async with self._write_lock:
             return await self._hot.run(work)
 

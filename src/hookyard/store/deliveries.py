@@ -23,13 +23,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import ids, models
 from hookyard.store import schema
 from hookyard.store.database import Database
 from hookyard.store.driver_sql import DriverSql
-from hookyard.store.schema import UTCDateTime
 from hookyard.store.wakeup import Wakeup
 
 D = schema.deliveries
@@ -123,23 +121,17 @@ class DeliveryRepository:
                 lambda connection: self._claim_sqlite(connection, limit, now, until, exclude_hosts)
             )
         async with self._db.write() as connection:
-            if self._sql.is_postgres:
-                # A claim lost in a crash only leaves its deliveries pending: it need not wait
-                # for its own WAL flush (the next durable commit flushes it anyway).
-                await connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                hosts = list(exclude_hosts)
-                values = (self._sql.timestamp(until), self._sql.timestamp(now), hosts, limit)
-                result = await connection.exec_driver_sql(self._statements.claim_pg, values)
-                rows = list(result.all())
-            else:
-                claimed = await self._claim_ids(connection, limit, now, until, exclude_hosts)
-                if not claimed:
-                    return []
-                result = await connection.exec_driver_sql(
-                    self._statements.load, (self._sql.list_value(claimed),)
-                )
-                rows = list(result.all())
-            jobs, inactive = self._jobs(rows, now)
+            # PostgreSQL. A claim lost in a crash only leaves its deliveries pending: it need not
+            # wait for its own WAL flush (the next durable commit flushes it anyway).
+            await connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            values = (
+                self._sql.timestamp(until),
+                self._sql.timestamp(now),
+                list(exclude_hosts),
+                limit,
+            )
+            result = await connection.exec_driver_sql(self._statements.claim_pg, values)
+            jobs, inactive = self._jobs(result.all(), now)
             if inactive:
                 await connection.exec_driver_sql(*self._hold_claimed(inactive, now))
             return jobs
@@ -153,42 +145,21 @@ class DeliveryRepository:
         exclude_hosts: Sequence[str],
     ) -> list[Claimed]:
         """The claim as one transaction in SQLite's hot-path thread (see store.database)."""
-        claimed = [
-            row[0]
-            for row in connection.execute(*self._sqlite_claim(limit, now, until, exclude_hosts))
-        ]
+        sql = self._sql
+        stamps = (sql.timestamp(until), sql.timestamp(now), sql.timestamp(now))
+        if exclude_hosts:
+            statement = self._statements.claim_excluding
+            values: tuple[Any, ...] = (*stamps, sql.list_value(exclude_hosts), limit)
+        else:
+            statement, values = self._statements.claim, (*stamps, limit)
+        claimed = [row[0] for row in connection.execute(statement, values)]
         if not claimed:
             return []
-        rows = connection.execute(self._statements.load, (self._sql.list_value(claimed),))
+        rows = connection.execute(self._statements.load, (sql.list_value(claimed),))
         jobs, inactive = self._jobs(rows.fetchall(), now)
         if inactive:
             connection.execute(*self._hold_claimed(inactive, now))
         return jobs
-
-    async def _claim_ids(
-        self,
-        connection: AsyncConnection,
-        limit: int,
-        now: datetime,
-        until: datetime,
-        exclude_hosts: Sequence[str],
-    ) -> list[str]:
-        """SQLite in memory (no hot-path thread): the claim through SQLAlchemy's connection."""
-        statement = self._sqlite_claim(limit, now, until, exclude_hosts)
-        return [row[0] for row in await connection.exec_driver_sql(*statement)]
-
-    def _sqlite_claim(
-        self, limit: int, now: datetime, until: datetime, exclude_hosts: Sequence[str]
-    ) -> tuple[str, tuple[Any, ...]]:
-        sql = self._sql
-        stamps = (sql.timestamp(until), sql.timestamp(now), sql.timestamp(now))
-        if exclude_hosts:
-            return self._statements.claim_excluding, (
-                *stamps,
-                sql.list_value(exclude_hosts),
-                limit,
-            )
-        return self._statements.claim, (*stamps, limit)
 
     def _hold_claimed(self, delivery_ids: list[str], now: datetime) -> tuple[str, tuple[Any, ...]]:
         """Claimed deliveries whose record is no longer Active are held, not tried."""
@@ -266,7 +237,7 @@ class DeliveryRepository:
         async with self._db.read() as connection:
             statement = select(func.min(D.c.next_attempt_at)).where(D.c.state == PENDING)
             value = (await connection.execute(statement)).scalar_one_or_none()
-        return UTCDateTime().process_result_value(value, self._db.writer.dialect)
+        return self._sql.read_timestamp(value)
 
     async def finish(self, tries: Sequence[Finished], *, now: datetime) -> None:
         """Record a batch of tries in one transaction: attempts, states, Stopped records, held."""

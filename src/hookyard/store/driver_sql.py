@@ -3,9 +3,10 @@
 SQLAlchemy compiles, caches and converts every parameter of every row; on the path that claims
 and finishes thousands of deliveries a second that is most of the store's CPU. These statements
 are written once per dialect in the driver's own parameter style (`?` for sqlite3, `$n` for
-asyncpg) and run with `exec_driver_sql` inside the same SQLAlchemy transaction, with rows as
-plain tuples. Datetimes still go through `UTCDateTime`'s own processors, so they are stored
-exactly as everywhere else (SQLite compares them as text).
+asyncpg), with rows as plain tuples: on SQLite they run on the hot-path `sqlite3` connection
+(`Database.run_write`), on PostgreSQL with `exec_driver_sql` inside a SQLAlchemy transaction.
+Datetimes still go through `UTCDateTime`'s own processors, so they are stored exactly as
+everywhere else (SQLite compares them as text).
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ class DriverSql:
         """A stored datetime back as a UTC-aware one."""
         return UTCDateTime().process_result_value(value, self.dialect)
 
-    def marks(self, count: int, start: int = 1) -> str:
-        """`count` placeholders, comma-separated, numbered from `start` on PostgreSQL."""
+    def marks(self, count: int) -> str:
+        """`count` placeholders, comma-separated (numbered from 1 on PostgreSQL)."""
         if self.is_postgres:
-            return ", ".join(f"${n}" for n in range(start, start + count))
+            return ", ".join(f"${n}" for n in range(1, count + 1))
         return ", ".join("?" * count)
 
     def mark(self, number: int) -> str:
