@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from jwt.algorithms import OKPAlgorithm
 
 from hookyard import clock, ids
+from hookyard.watched import CHECK_SECONDS, WatchedDirectory
 
 ALGORITHM = "EdDSA"
-CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,13 @@ class KeyRing:
         monotonic: clock.Monotonic = time.monotonic,
     ) -> None:
         self.directory = directory
-        self._seen = -1.0
-        self._check = clock.Every(check_seconds, monotonic)
+        self._watch = WatchedDirectory(directory, check_seconds=check_seconds, monotonic=monotonic)
         self.keys = self._load()
         if not self.keys:
             self.rotate()
 
     def _load(self) -> list[SigningKey]:
-        self._seen = self.directory.stat().st_mtime if self.directory.exists() else -1.0
+        self._watch.seen()
         keys = []
         for path in sorted(self.directory.glob("*.pem")):
             private = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -71,9 +70,7 @@ class KeyRing:
     def refresh(self, *, force: bool = False) -> None:
         """Read the directory again if a key was added or removed (by another process); looks
         at most once per `check_seconds` unless `force`."""
-        if not self._check.due() and not force:
-            return
-        if self.directory.stat().st_mtime != self._seen:
+        if self._watch.changed(force=force):
             self.keys = self._load() or self.keys
 
     @property

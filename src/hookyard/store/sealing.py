@@ -16,41 +16,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import time
 from pathlib import Path
 
-from hookyard import clock, errors, ids, secretbox
+from hookyard import errors, ids, secretbox
 from hookyard.config import Settings
 from hookyard.secretbox import SecretBox, SecretBoxError
+from hookyard.watched import WatchedDirectory
 
 KEY_DIRECTORY = "secretbox"
-CHECK_SECONDS = 1.0
 
 
-class KeyDirectory:
+class KeyDirectory(WatchedDirectory):
     """Key files in a directory, read again when a key is added or removed."""
-
-    def __init__(
-        self,
-        directory: Path,
-        *,
-        check_seconds: float = CHECK_SECONDS,
-        monotonic: clock.Monotonic = time.monotonic,
-    ) -> None:
-        self.directory = directory
-        self._seen = -1.0
-        self._check = clock.Every(check_seconds, monotonic)
-
-    def changed(self, *, force: bool = False) -> bool:
-        """Whether a key was added or removed; looks at most once per `check_seconds` unless
-        `force`."""
-        if not self._check.due() and not force:
-            return False
-        return self.directory.stat().st_mtime != self._seen
 
     def load(self) -> SecretBox:
         keys = encryption_keys(self.directory)
-        self._seen = self.directory.stat().st_mtime
+        self.seen()
         return SecretBox(keys)
 
 
