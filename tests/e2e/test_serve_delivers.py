@@ -6,14 +6,12 @@ import json
 import signal
 from pathlib import Path
 
-import httpx
 import pytest
 import standardwebhooks
 
 from hookyard.cli.runtime import Runtime
 from tests.support import processes, served
 from tests.support.receiver import Receiver
-from tests.support.tenants import bearer, token
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +20,7 @@ async def test_serve_accepts_an_event_and_delivers_it(
     runtime: Runtime, database_url: str, receiver: Receiver, tmp_path: Path
 ) -> None:
     subscribed = await served.subscribed_tenant(runtime, receiver)
-    tenant, unit = subscribed.tenant, subscribed.unit
+    unit = subscribed.unit
     port = processes.free_port()
     base = f"http://127.0.0.1:{port}"
     env = served.environment(
@@ -31,14 +29,7 @@ async def test_serve_accepts_an_event_and_delivers_it(
     args = [*processes.HOOKYARD, "serve", "--port", str(port)]
     with processes.running(args, tmp_path, env) as server:
         await server.wait_until_answering(f"{base}/healthz")
-        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
-            access = await token(client, tenant.client_id, tenant.secret, "events:publish")
-            accepted = await client.post(
-                "/events/api/v1/precon",
-                json=served.project_created(subscribed),
-                headers=bearer(access),
-            )
-            assert accepted.status_code == 202, accepted.text
+        await served.publish_project_created(base, subscribed)
         await receiver.wait_for(lambda: len(receiver.posts()) == 1, timeout=30, what="the delivery")
         assert server.stop(signal.SIGTERM) == 0, server.errors
         assert "Application shutdown complete" in server.errors

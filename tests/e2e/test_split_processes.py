@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 import standardwebhooks
 
 from hookyard.cli.runtime import Runtime
 from tests.support import processes, served
 from tests.support.receiver import Receiver
-from tests.support.tenants import bearer, token
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +19,6 @@ async def test_an_api_process_and_a_worker_process_deliver_together(
     runtime: Runtime, database_url: str, receiver: Receiver, tmp_path: Path
 ) -> None:
     subscribed = await served.subscribed_tenant(runtime, receiver)
-    tenant = subscribed.tenant
     port = processes.free_port()
     base = f"http://127.0.0.1:{port}"
     env = served.environment(runtime, database_url)
@@ -31,14 +28,7 @@ async def test_an_api_process_and_a_worker_process_deliver_together(
     with processes.running(api_args, tmp_path / "api", env) as api:
         await api.wait_until_answering(f"{base}/healthz")
         assert "API only" in api.errors
-        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
-            access = await token(client, tenant.client_id, tenant.secret, "events:publish")
-            accepted = await client.post(
-                "/events/api/v1/precon",
-                json=served.project_created(subscribed),
-                headers=bearer(access),
-            )
-            assert accepted.status_code == 202, accepted.text
+        await served.publish_project_created(base, subscribed)
         worker_args = [*processes.HOOKYARD, "worker"]
         with processes.running(worker_args, tmp_path / "worker", env) as worker:
             await receiver.wait_for(lambda: len(receiver.posts()) == 1, 30, "the delivery")

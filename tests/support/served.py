@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from hookyard import signing
 from hookyard.cli.runtime import Runtime
 from tests.support import tenancy
 from tests.support.receiver import Receiver
-from tests.support.tenants import Tenant, make_tenant
+from tests.support.tenants import Tenant, bearer, make_tenant, token
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,14 @@ def project_created(subscribed: Subscribed) -> dict[str, str]:
         "businessUnitId": subscribed.unit,
         "projectId": "p-1",
     }
+
+
+async def publish_project_created(base: str, subscribed: Subscribed) -> None:
+    """Publish `project_created` to the Hookyard at `base` over HTTP, as its client; 202."""
+    async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+        tenant = subscribed.tenant
+        access = await token(client, tenant.client_id, tenant.secret, "events:publish")
+        accepted = await client.post(
+            "/events/api/v1/precon", json=project_created(subscribed), headers=bearer(access)
+        )
+        assert accepted.status_code == 202, accepted.text
