@@ -17,7 +17,7 @@ import pytest
 from hookyard import ids, models
 from hookyard.cli.runtime import Runtime
 from tests.support.receiver import Receiver
-from tests.support.tenants import bearer, token
+from tests.support.tenants import bearer, company_token, token
 
 PRODUCT_SCOPES = ("precon:read", "dis:read", "heavyjob:read")
 BASE = "/webhooks/api/v1"
@@ -62,19 +62,6 @@ def precon(unit_id: str) -> str:
     return f"{BASE}/precon/{unit_id}"
 
 
-async def _partner_token(api: httpx.AsyncClient, client_id: str, secret: str, company: str) -> str:
-    form = {
-        "grant_type": "company",
-        "client_id": client_id,
-        "client_secret": secret,
-        "CompanyId": company,
-    }
-    response = await api.post("/identity/connect/token", data=form)
-    assert response.status_code == 200, response.text
-    value: str = response.json()["access_token"]
-    return value
-
-
 async def _company(runtime: Runtime, world: World, letter: str) -> None:
     company = await runtime.credentials.create_company(f"Company {letter}")
     world.companies[letter] = company.id
@@ -106,7 +93,7 @@ async def _partner(
     partner = await credentials.create_partner("Integrations Inc")
     issued = await credentials.create_client(scopes=PRODUCT_SCOPES, partner_id=partner.id)
     await credentials.set_connection(partner.id, world.companies["A"], True)
-    access = await _partner_token(api, issued.client.id, issued.secret, world.companies["A"])
+    access = await company_token(api, issued.client.id, issued.secret, world.companies["A"])
     world.callers["P"] = Caller(
         "P", "A", issued.client.id, bearer(access), ["A1", "A2"], receiver.url("/P")
     )

@@ -11,24 +11,11 @@ from hookyard import models
 from hookyard.cli.runtime import Runtime
 from hookyard.store.subscriptions import DISCONNECTED
 from tests.support.receiver import Receiver
-from tests.support.tenants import bearer, make_tenant
+from tests.support.tenants import bearer, company_token, make_tenant
 from tests.support.webhooks import BASE, caller, records
 
 ACTIVE = models.SubscriptionStatus.ACTIVE
 STOPPED = models.SubscriptionStatus.STOPPED
-
-
-async def _partner_token(api: httpx.AsyncClient, client_id: str, secret: str, company: str) -> str:
-    form = {
-        "grant_type": "company",
-        "client_id": client_id,
-        "client_secret": secret,
-        "CompanyId": company,
-    }
-    response = await api.post("/identity/connect/token", data=form)
-    assert response.status_code == 200, response.text
-    value: str = response.json()["access_token"]
-    return value
 
 
 async def test_disconnect_stops_the_partners_records_and_reconnect_restores_them(
@@ -39,7 +26,7 @@ async def test_disconnect_stops_the_partners_records_and_reconnect_restores_them
     partner = await credentials.create_partner("Integrations Inc")
     issued = await credentials.create_client(scopes=["dis:read"], partner_id=partner.id)
     await credentials.set_connection(partner.id, tenant.company.id, True)
-    headers = bearer(await _partner_token(api, issued.client.id, issued.secret, tenant.company.id))
+    headers = bearer(await company_token(api, issued.client.id, issued.secret, tenant.company.id))
     path = f"{BASE}/setups"
     types = ["EmployeeCreated", "EmployeeUpdated", "EmployeeDeleted"]
     body = {"url": receiver.url(), "eventTypes": types}

@@ -47,6 +47,21 @@ async def token(api: httpx.AsyncClient, client_id: str, secret: str, scope: str 
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     if scope:
         form["scope"] = scope
+    return await _issued(api, form)
+
+
+async def company_token(api: httpx.AsyncClient, client_id: str, secret: str, company: str) -> str:
+    """A partner client's token for `company` (grant_type=company); fails the test if refused."""
+    form = {
+        "grant_type": "company",
+        "client_id": client_id,
+        "client_secret": secret,
+        "CompanyId": company,
+    }
+    return await _issued(api, form)
+
+
+async def _issued(api: httpx.AsyncClient, form: dict[str, str]) -> str:
     response = await api.post("/identity/connect/token", data=form)
     assert response.status_code == 200, response.text
     value: str = response.json()["access_token"]
