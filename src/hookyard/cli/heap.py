@@ -5,7 +5,7 @@ the cyclic collector runs constantly, and every full pass walks every object loa
 (FastAPI, pydantic, SQLAlchemy: most of the heap). `settle()`, called once the process is set
 up, moves what exists into the permanent generation (`gc.freeze`), where passes skip it, and
 collects the young generation less often. Measured with `benchmarks.engine_quick` on SQLite: about
-10 % more deliveries per second (see docs/performance.md).
+10-20 % more deliveries per second (two A/B rounds, see docs/performance.md).
 """
 
 from __future__ import annotations
