@@ -22,7 +22,7 @@ from hookyard.delivery import http
 from hookyard.delivery.netguard import Guard
 
 
-async def _post(session: aiohttp.ClientSession, url: str, seq: int) -> None:
+async def post(session: aiohttp.ClientSession, url: str, seq: int) -> None:
     body = payloads.delivery_body(seq)
     headers = payloads.signed_headers(body, int(time.time()))
     timeout = aiohttp.ClientTimeout(total=10)
@@ -45,7 +45,7 @@ async def _worker(
         published[seq] = time.time()
         for _ in range(3):
             try:
-                await _post(session, urls[seq % len(urls)], seq)
+                await post(session, urls[seq % len(urls)], seq)
                 break
             except (aiohttp.ClientError, TimeoutError):
                 await asyncio.sleep(0.05)

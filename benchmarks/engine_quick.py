@@ -37,7 +37,7 @@ HOOKYARD = str(Path(sys.executable).with_name("hookyard"))
 BATCH = 1000
 
 
-async def _prepare(url: str, hooks: list[str], deliveries: int) -> float:
+async def prepare(url: str, hooks: list[str], deliveries: int) -> float:
     await migrate.upgrade(url)
     store = Store(url)
     try:
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
     try:
         with databases.fresh(args.dialect, scratch) as url:
             total = (args.deliveries // args.hosts) * args.hosts
-            ingest = asyncio.run(_prepare(url, receiver.urls(), total))
+            ingest = asyncio.run(prepare(url, receiver.urls(), total))
             env = {
                 **os.environ,
                 "HOOKYARD_DATABASE_URL": url,

@@ -6,6 +6,7 @@ No timing is asserted here; speed is measured by `make bench` (docs/performance.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -87,3 +88,36 @@ def test_scenario_at_tiny_size_delivers_everything(scenario: str, tmp_path: Path
         assert run["expected"] > 0, run
         assert (run["received"], run["missing"]) == (run["expected"], 0), run
     assert finished.returncode == 0, finished.stdout + finished.stderr
+
+
+def _module(name: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", name, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_store_cpu_claims_and_finishes_every_queued_delivery() -> None:
+    out = _module("benchmarks.store_cpu", "--dialect", "sqlite", "--deliveries", "400")
+    assert out.startswith("sqlite: 400 claimed and finished;"), out
+
+
+def test_sender_cpu_times_both_senders() -> None:
+    out = _module("benchmarks.sender_cpu", "--count", "200")
+    assert re.fullmatch(r"ceiling request [\d.]+ us CPU per POST; Sender.send [\d.]+ us\n", out), (
+        out
+    )
+
+
+def test_serve_phases_counts_every_delivery() -> None:
+    out = _module("benchmarks.serve_phases", "--dialect", "sqlite", "--deliveries", "160")
+    assert re.fullmatch(
+        r"sqlite: publishing took [\d.]+ s, \d+ delivered by then; \d+ deliveries/s overall,"
+        r" (\d+/s after the last publish|all delivered while publishing)\n",
+        out,
+    ), out
