@@ -7,6 +7,7 @@ import typer
 from hookyard import __version__
 from hookyard.cli import credentials, demo, keys, listen, options, serve
 from hookyard.cli import events as events_command
+from hookyard.cli import outbox as outbox_command
 from hookyard.cli import worker as worker_command
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ credentials.register(app)
 keys.register(app)
 worker_command.register(app)
 events_command.register(app)
+outbox_command.register(app)
 
 
 def main() -> None:
