@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     claim_batch: int = Field(100, ge=1, le=1000)
     poll_interval_seconds: float = Field(1.0, gt=0)
     shutdown_grace_seconds: float = Field(15.0, ge=0)
+    probe_interval_seconds: float = Field(3600.0, ge=1)
+    probe_window_hours: float = Field(72.0, ge=0)
+    held_cap_per_record: int = Field(10_000, ge=0)
+    held_retention_hours: float = Field(72.0, ge=0)
 
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_header_bytes: int = Field(16 * 1024, ge=1024)
