@@ -2,8 +2,9 @@
 
 Try 1 goes at once; try n+1 follows try n after `base * factor**(n-1)` seconds with `±jitter`
 (30 s, 2 min, 8 min, 32 min by default), never more than `max_delay_seconds`. A `Retry-After` on
-429 or 503 replaces the backoff, capped. After `max_attempts` tries the policy gives up. The
-clock's value and the random source are passed in, so tests decide both.
+429 or 503 replaces the backoff, capped. After `max_attempts` tries the policy gives up; a 410
+Gone gives up at once and Stops the record. The clock's value and the random source are passed
+in, so tests decide both.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+GONE = 410
+GONE_REASON = "410 Gone"
 
 Random = Callable[[], float]
 """Returns a float in [0, 1), like `random.random`."""
@@ -38,9 +41,13 @@ class Policy:
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do after a try: `retry_at` a time, or give up when it is None."""
+    """What to do after a try: `retry_at` a time, or give up when it is None.
+
+    `stop_reason` is set when the record must be Stopped at once for this answer (410 Gone),
+    whatever tries are left."""
 
     retry_at: datetime | None
+    stop_reason: str | None = None
 
     @property
     def give_up(self) -> bool:
@@ -91,7 +98,12 @@ def decide(
     now: datetime,
     random: Random,
 ) -> Decision:
-    """After try `attempt` (1-based): done (success or out of tries) or retry at a time."""
+    """After try `attempt` (1-based): done (success or out of tries) or retry at a time.
+
+    A 410 Gone gives up at once and Stops the record (Standard Webhooks: the receiver says the
+    endpoint is gone for good)."""
+    if not succeeded and status == GONE:
+        return Decision(None, GONE_REASON)
     if succeeded or attempt >= policy.max_attempts:
         return Decision(None)
     wait = delay(policy, attempt, status=status, retry_after=retry_after, now=now, random=random)

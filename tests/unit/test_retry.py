@@ -13,7 +13,9 @@ from hookyard import retry
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 DEFAULT = retry.Policy()
 units = st.floats(min_value=0.0, max_value=1.0, exclude_max=True)
-statuses = st.one_of(st.none(), st.integers(min_value=100, max_value=599))
+statuses = st.one_of(
+    st.none(), st.integers(min_value=100, max_value=599).filter(lambda s: s != 410)
+)
 
 
 def test_the_default_schedule_is_30s_2min_8min_32min_then_give_up() -> None:
@@ -111,3 +113,23 @@ def test_an_unusable_retry_after_falls_back_to_the_backoff() -> None:
             DEFAULT, 1, succeeded=False, status=429, retry_after=header, now=NOW, random=lambda: 0.5
         )
         assert decision.retry_at == NOW + timedelta(seconds=30), header
+
+
+@given(attempt=st.integers(min_value=1, max_value=40), rand=units)
+def test_410_gone_gives_up_at_once_and_stops_the_record(attempt: int, rand: float) -> None:
+    decision = retry.decide(
+        DEFAULT, attempt, succeeded=False, status=410, now=NOW, random=lambda: rand
+    )
+    assert decision.give_up
+    assert decision.stop_reason == "410 Gone"
+
+
+@given(attempt=st.integers(min_value=1, max_value=40), status=statuses, rand=units)
+def test_no_other_answer_stops_a_record_by_itself(
+    attempt: int, status: int | None, rand: float
+) -> None:
+    for succeeded in (True, False):
+        decision = retry.decide(
+            DEFAULT, attempt, succeeded=succeeded, status=status, now=NOW, random=lambda: rand
+        )
+        assert decision.stop_reason is None
