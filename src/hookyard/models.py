@@ -101,6 +101,11 @@ class Subscription:
     stop_reason: str | None
     previous_secret_key: str | None = None
     previous_secret_until: datetime | None = None
+    auto_reactivate: bool = False
+    """Reactivate this url's records by itself when a probe of a Stopped record passes."""
+    last_probe_at: datetime | None = None
+    held_dropped: int = 0
+    """Held deliveries dropped past the cap or the retention while the record was Stopped."""
 
 
 @dataclass(frozen=True)

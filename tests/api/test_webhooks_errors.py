@@ -51,6 +51,8 @@ def _bad(receiver: Receiver) -> list[tuple[str, dict[str, Any], str, str]]:
         ("precon", {**good, "secretKey": SHORT_KEY}, "secretKey", "not 5"),
         ("precon", {**good, "secretKey": LONG_KEY}, "secretKey", "not 90"),
         ("precon", {**good, "secretKey": ""}, "secretKey", "must not be empty"),
+        ("precon", {**good, "autoReactivate": "yes"}, "autoReactivate", "boolean"),
+        ("precon", {**good, "autoReactivate": 1}, "autoReactivate", "boolean"),
         (
             "heavyjob",
             {"url": url, "eventTypes": ["CostCodeCreated"], "jobIds": ["job-1"]},
@@ -86,7 +88,7 @@ async def _assert_refused(
     assert "Traceback" not in response.text
 
 
-@pytest.mark.parametrize("index", range(24))
+@pytest.mark.parametrize("index", range(26))
 @pytest.mark.parametrize("method", ["POST", "PUT"])
 async def test_bad_bodies_are_refused_and_change_nothing(
     api: httpx.AsyncClient, runtime: runtimes.Runtime, receiver: Receiver, index: int, method: str

@@ -54,6 +54,8 @@ class SubscriptionRequest:
     event_types: Sequence[str]
     secret_key: str | None = None
     filter_values: Sequence[str] | None = None
+    auto_reactivate: bool | None = None
+    """`autoReactivate`: None keeps the url's current choice (False for a new url)."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,13 @@ def plan(
     replace: bool,
     now: datetime,
     overlap: timedelta,
+    auto_reactivate: bool | None = None,
 ) -> Plan:
     """The records to add and change so that `wanted` are Active for `url` (and, when
     `replace`, every other record of the url Deleted), all sharing one secret key."""
     secret = url_secret(existing, supplied_secret, now, overlap)
+    if auto_reactivate is None:
+        auto_reactivate = existing[-1].auto_reactivate if existing else False
     wanted_set = set(wanted)
     changed = []
     for record in existing:
@@ -141,6 +146,7 @@ def plan(
             status=status,
             status_changed_at=now if moved else record.status_changed_at,
             stop_reason=record.stop_reason if status == STOPPED else None,
+            auto_reactivate=auto_reactivate,
         )
         if updated != record:
             changed.append(updated)
@@ -161,6 +167,7 @@ def plan(
                 status_changed_at=now,
                 stop_reason=None,
                 secret_key=secret.key,
+                auto_reactivate=auto_reactivate,
             )
         )
         for event_type, filter_value in wanted
@@ -253,6 +260,7 @@ class Subscriptions:
             replace=replace,
             now=self._now(),
             overlap=timedelta(hours=settings.secret_overlap_hours),
+            auto_reactivate=request.auto_reactivate,
         )
         await self._check_limit(owner, changes, existing)
         await self._approvals.gate(owner, url)

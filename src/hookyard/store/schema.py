@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -123,6 +125,9 @@ subscriptions = Table(
     Column("stop_reason", Text(), nullable=True),
     Column("previous_secret_key", Text(), nullable=True),
     Column("previous_secret_until", UTCDateTime(), nullable=True),
+    Column("auto_reactivate", Boolean(), nullable=False, server_default=false()),
+    Column("last_probe_at", UTCDateTime(), nullable=True),
+    Column("held_dropped", Integer(), nullable=False, server_default="0"),
     UniqueConstraint(
         "client_id",
         "product",
@@ -168,7 +173,9 @@ deliveries = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("last_status", Integer(), nullable=True),
     Column("last_error", Text(), nullable=True),
+    Column("sequence", BigInteger(), nullable=True),
     Index("ix_deliveries_subscription_state", "subscription_id", "state"),
+    Index("ix_deliveries_subscription_sequence", "subscription_id", "sequence"),
     Index(
         "ix_deliveries_due",
         "next_attempt_at",
@@ -181,6 +188,14 @@ deliveries = Table(
         sqlite_where=text("state = 'in_flight'"),
         postgresql_where=text("state = 'in_flight'"),
     ),
+)
+
+callback_sequences = Table(
+    "callback_sequences",
+    metadata,
+    Column("client_id", String(64), ForeignKey("clients.id"), primary_key=True),
+    Column("callback_url", String(2048), primary_key=True),
+    Column("last_sequence", BigInteger(), nullable=False, server_default="0"),
 )
 
 attempts = Table(

@@ -62,6 +62,9 @@ def _subscription(row: RowMapping, sealer: Sealer) -> models.Subscription:
         stop_reason=row["stop_reason"],
         previous_secret_key=sealer.unseal_optional(row["previous_secret_key"], row["id"]),
         previous_secret_until=row["previous_secret_until"],
+        auto_reactivate=bool(row["auto_reactivate"]),
+        last_probe_at=row["last_probe_at"],
+        held_dropped=row["held_dropped"],
     )
 
 
@@ -74,6 +77,7 @@ def _changeable(record: models.Subscription, sealer: Sealer) -> dict[str, Any]:
         "secret_key": sealer.seal(record.secret_key, record.id),
         "previous_secret_key": sealer.seal_optional(record.previous_secret_key, record.id),
         "previous_secret_until": record.previous_secret_until,
+        "auto_reactivate": record.auto_reactivate,
     }
 
 

@@ -39,6 +39,13 @@ class SubscriptionBody(BaseModel):
         description="Standard base64 of 16 to 64 bytes ('whsec_' prefix allowed); "
         "omitted: keep the url's key, or generate one",
     )
+    autoReactivate: bool | None = Field(
+        None,
+        strict=True,
+        description="Hookyard addition: when a probe of this url passes while its records are "
+        "Stopped, reactivate them and release their held deliveries in order. Omitted: keep "
+        "the url's current choice (false for a new url).",
+    )
 
 
 class SecretKeyResponse(BaseModel):
@@ -126,7 +133,9 @@ def _owner(product: Product) -> Callable[..., Awaitable[Owner]]:
 
 def _subscription(product: Product, body: SubscriptionBody) -> SubscriptionRequest:
     filter_values = getattr(body, product.filter.body_field) if product.filter else None
-    return SubscriptionRequest(body.url, body.eventTypes, body.secretKey, filter_values)
+    return SubscriptionRequest(
+        body.url, body.eventTypes, body.secretKey, filter_values, body.autoReactivate
+    )
 
 
 def _add_routes(router: APIRouter, product: Product) -> None:
