@@ -11,6 +11,7 @@ import time
 from hookyard import clock
 from hookyard.config import Settings
 from hookyard.store.approvals import ApprovalRepository
+from hookyard.store.catchup import CatchUpRepository
 from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
@@ -52,6 +53,7 @@ class Store:
         self.history = DeliveryHistory(self.db, self.wakeup)
         self.approvals = ApprovalRepository(self.db)
         self.stats = StatsRepository(self.db)
+        self.catchup = CatchUpRepository(self.db, self.sealer)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:

@@ -12,6 +12,8 @@ from hookyard import clock, models
 from hookyard.api.auth import principal
 from hookyard.api.context import context
 from hookyard.services import identity
+from hookyard.services.catchup import MAX_LIMIT as MAX_EVENTS_PAGE
+from hookyard.services.catchup import CatchUpService
 from hookyard.services.deliveries import DeliveryService
 from hookyard.store.history import DeliveryRecord
 
@@ -128,3 +130,39 @@ async def redeliver(request: Request, caller: Caller, delivery_id: str) -> dict[
 async def recover(request: Request, caller: Caller, body: RecoverRequest) -> dict[str, int]:
     count = await _service(request).recover(_viewer(caller), body.url, body.since)
     return {"recovered": count}
+
+
+@router.get(
+    "/hookyard/api/v1/subscriptions/events",
+    operation_id="Subscriptions_Events",
+    summary="Catch up: a callback url's deliveries after a sequence number, as they are sent",
+)
+async def subscription_events(
+    request: Request,
+    caller: Caller,
+    url: Annotated[str, Query(description="One of your callback urls")],
+    after: Annotated[
+        int, Query(ge=0, description="The last `webhook-sequence` you have; 0 for all")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 100,
+) -> dict[str, Any]:
+    """Each result is one delivery: `sequence`, `deliveryId`, `eventId`, `eventType`, `headers`
+    (webhook-id, webhook-timestamp and webhook-signature signed at this request's time,
+    webhook-sequence, content-type) and `body`, the exact JSON text. `nextAfter` is the `after`
+    of the next page while `hasNextPage`."""
+    page = await CatchUpService(context(request).store).events(caller.client_id, url, after, limit)
+    return {
+        "results": [
+            {
+                "sequence": item.sequence,
+                "deliveryId": item.delivery_id,
+                "eventId": item.event_id,
+                "eventType": item.event_type,
+                "headers": item.headers,
+                "body": item.body.decode(),
+            }
+            for item in page.results
+        ],
+        "hasNextPage": page.has_next_page,
+        "nextAfter": page.next_after,
+    }
