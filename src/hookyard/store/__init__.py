@@ -18,6 +18,7 @@ from hookyard.store.events import EventRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.sealing import Sealer, sealer_for
 from hookyard.store.stats import StatsRepository
+from hookyard.store.stopped import StoppedRepository
 from hookyard.store.subscriptions import SubscriptionRepository
 from hookyard.store.tenants import TenantRepository
 from hookyard.store.wakeup import Wakeup
@@ -54,6 +55,7 @@ class Store:
         self.approvals = ApprovalRepository(self.db)
         self.stats = StatsRepository(self.db)
         self.catchup = CatchUpRepository(self.db, self.sealer)
+        self.stopped = StoppedRepository(self.db, self.wakeup)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:

@@ -1,0 +1,184 @@
+"""Stopped records: which urls to probe, reactivating them, and their held deliveries (bounded
+by a cap and a retention, released in publish order)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+
+from hookyard import models
+from hookyard.store import schema
+from hookyard.store.database import Database
+from hookyard.store.wakeup import Wakeup
+
+S = schema.subscriptions
+D = schema.deliveries
+A = schema.attempts
+STOPPED = models.SubscriptionStatus.STOPPED.value
+ACTIVE = models.SubscriptionStatus.ACTIVE.value
+HELD = models.DeliveryState.HELD.value
+PENDING = models.DeliveryState.PENDING.value
+RELEASE_STEP = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class StoppedUrl:
+    """One client's callback url with Stopped records: when it was last Stopped and probed."""
+
+    client_id: str
+    company_id: str
+    callback_url: str
+    record_ids: tuple[str, ...]
+    stopped_at: datetime
+    last_probe_at: datetime | None
+    auto_reactivate: bool
+
+
+class StoppedRepository:
+    """Queries over Stopped records and their held deliveries."""
+
+    def __init__(self, db: Database, wakeup: Wakeup) -> None:
+        self._db = db
+        self._wakeup = wakeup
+
+    async def urls(self) -> list[StoppedUrl]:
+        """Every (client, url) with Stopped records."""
+        statement = (
+            select(
+                S.c.client_id,
+                S.c.company_id,
+                S.c.callback_url,
+                S.c.id,
+                S.c.status_changed_at,
+                S.c.last_probe_at,
+                S.c.auto_reactivate,
+            )
+            .where(S.c.status == STOPPED)
+            .order_by(S.c.client_id, S.c.callback_url, S.c.id)
+        )
+        async with self._db.read() as connection:
+            rows = (await connection.execute(statement)).all()
+        grouped: dict[tuple[str, str], list[Any]] = {}
+        for row in rows:
+            grouped.setdefault((row.client_id, row.callback_url), []).append(row)
+        return [_stopped_url(group) for group in grouped.values()]
+
+    async def claim_probe(self, url: StoppedUrl, now: datetime) -> bool:
+        """Mark the url's records probed at `now` unless another process did since `url` was
+        read; True when this caller may probe it."""
+        unchanged = (
+            S.c.last_probe_at.is_(None)
+            if url.last_probe_at is None
+            else or_(S.c.last_probe_at.is_(None), S.c.last_probe_at <= url.last_probe_at)
+        )
+        statement = (
+            update(S)
+            .where(S.c.id.in_(url.record_ids), S.c.status == STOPPED, unchanged)
+            .values(last_probe_at=now)
+        )
+        async with self._db.write() as connection:
+            return int((await connection.execute(statement)).rowcount or 0) > 0
+
+    async def reactivate(self, record_ids: Sequence[str], now: datetime) -> int:
+        """Make Stopped records Active and release their held deliveries in publish order (each
+        due a microsecond after the one before); how many deliveries were released."""
+        async with self._db.write() as connection:
+            await connection.execute(
+                update(S)
+                .where(S.c.id.in_(record_ids), S.c.status == STOPPED)
+                .values(status=ACTIVE, status_changed_at=now, stop_reason=None)
+            )
+            released = await _release(connection, record_ids, now)
+            if released:
+                await self._wakeup.notify_in(connection)
+        if released:
+            self._wakeup.notify()
+        return released
+
+    async def bound_held(self, cap: int, older_than: datetime) -> dict[str, int]:
+        """Drop the held deliveries of Stopped records past `cap` per record (the oldest first)
+        or made before `older_than`, and count them on the record; {record id: dropped now}."""
+        dropped: dict[str, int] = {}
+        async with self._db.write() as connection:
+            counts = await connection.execute(
+                select(D.c.subscription_id, func.count())
+                .select_from(D.join(S, S.c.id == D.c.subscription_id))
+                .where(S.c.status == STOPPED, D.c.state == HELD)
+                .group_by(D.c.subscription_id)
+            )
+            for record_id, held in counts.all():
+                doomed = await _doomed(connection, record_id, held - cap, older_than)
+                if doomed:
+                    await _drop(connection, record_id, doomed)
+                    dropped[record_id] = len(doomed)
+        return dropped
+
+
+def _stopped_url(group: list[Any]) -> StoppedUrl:
+    probes = [row.last_probe_at for row in group if row.last_probe_at is not None]
+    return StoppedUrl(
+        client_id=group[0].client_id,
+        company_id=group[0].company_id,
+        callback_url=group[0].callback_url,
+        record_ids=tuple(row.id for row in group),
+        stopped_at=max(row.status_changed_at for row in group),
+        last_probe_at=max(probes) if probes else None,
+        auto_reactivate=any(bool(row.auto_reactivate) for row in group),
+    )
+
+
+def _in_order() -> tuple[Any, ...]:
+    """Publish order: by sequence number (deliveries made before numbering first), then time."""
+    return (func.coalesce(D.c.sequence, 0), D.c.created_at, D.c.id)
+
+
+async def _release(connection: Any, record_ids: Sequence[str], now: datetime) -> int:
+    held = await connection.execute(
+        select(D.c.id)
+        .where(D.c.subscription_id.in_(record_ids), D.c.state == HELD)
+        .order_by(*_in_order())
+    )
+    rows = [
+        {"delivery_id": delivery_id, "due": now + RELEASE_STEP * index}
+        for index, (delivery_id,) in enumerate(held.all())
+    ]
+    if rows:
+        await connection.execute(
+            update(D)
+            .where(D.c.id == bindparam("delivery_id"))
+            .values(
+                state=PENDING,
+                attempts=0,
+                next_attempt_at=bindparam("due"),
+                locked_until=None,
+                updated_at=now,
+            ),
+            rows,
+        )
+    return len(rows)
+
+
+async def _doomed(connection: Any, record_id: str, over: int, older_than: datetime) -> list[str]:
+    """The held deliveries of a record to drop: the `over` oldest, and any made too long ago."""
+    mine = and_(D.c.subscription_id == record_id, D.c.state == HELD)
+    oldest = select(D.c.id).where(mine).order_by(*_in_order())
+    chosen: set[str] = set()
+    if over > 0:
+        chosen.update(row[0] for row in (await connection.execute(oldest.limit(over))).all())
+    stale = select(D.c.id).where(mine, D.c.created_at < older_than)
+    chosen.update(row[0] for row in (await connection.execute(stale)).all())
+    return sorted(chosen)
+
+
+async def _drop(connection: Any, record_id: str, delivery_ids: list[str]) -> None:
+    await connection.execute(delete(A).where(A.c.delivery_id.in_(delivery_ids)))
+    await connection.execute(delete(D).where(D.c.id.in_(delivery_ids)))
+    await connection.execute(
+        update(S)
+        .where(S.c.id == record_id)
+        .values(held_dropped=S.c.held_dropped + len(delivery_ids))
+    )
