@@ -39,6 +39,14 @@ async def test_a_2xx_is_a_success_and_the_request_is_signed(
     assert got.headers["webhook-id"] == "dlv_test"
     expected = signing.sign(SECRET, "dlv_test", int(got.headers["webhook-timestamp"]), got.body)
     assert got.headers["webhook-signature"] == expected
+    assert "webhook-sequence" not in got.headers
+
+
+async def test_a_numbered_delivery_carries_its_sequence(sender: Sender, receiver: Receiver) -> None:
+    request = Request("dlv_test", receiver.url(), b"{}", (SECRET,), sequence=42)
+    await sender.send(request)
+    (got,) = receiver.posts()
+    assert got.headers["webhook-sequence"] == "42"
 
 
 @pytest.mark.parametrize("status", [500, 404, 429, 400])

@@ -19,16 +19,19 @@ from hookyard.delivery import http
 
 BODY_LIMIT = 4096
 JSON = "application/json"
+SEQUENCE_HEADER = "webhook-sequence"
 
 
 @dataclass(frozen=True)
 class Request:
-    """What to send: the same `delivery_id` (the `webhook-id`) and body on every try."""
+    """What to send: the same `delivery_id` (the `webhook-id`) and body on every try;
+    `sequence` (the `webhook-sequence` header) is the delivery's number for its (client, url)."""
 
     delivery_id: str
     url: str
     body: bytes
     secrets: tuple[str, ...]
+    sequence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class Sender:
             request.secrets, request.delivery_id, int(started_at.timestamp()), request.body
         )
         headers["Content-Type"] = JSON
+        if request.sequence is not None:
+            headers[SEQUENCE_HEADER] = str(request.sequence)
         try:
             answer = await self._post(request, headers)
         except (TimeoutError, aiohttp.ServerTimeoutError):
