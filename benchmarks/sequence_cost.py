@@ -1,0 +1,149 @@
+"""What per-(client, url) sequence numbers cost ingest: events/s with numbering on and off.
+
+    python -m benchmarks.sequence_cost --dialect sqlite|postgres [--events 4000] [--rounds 3]
+    python -m benchmarks.sequence_cost --smoke        # tiny, both switches once (for the test)
+
+Publishes through the real `EventService` on a fresh database with `--urls` callback urls of
+`--clients` clients subscribed (one delivery per url per event), `--concurrency` publishes in
+flight (single events, as the API takes them) or `--batch` events per publish. Rounds alternate
+numbering off and on (A/B/A/B...) on the same database, so drift of a shared machine hits both;
+prints each round, the medians and the ratio, and the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from benchmarks import databases
+from hookyard import catalog, clock, ids, models, signing
+from hookyard.services.events import EventService
+from hookyard.store import Store, migrate, schema
+
+
+async def _tenants(store: Store, clients: int, urls: int) -> tuple[str, str]:
+    """`clients` clients of one company sharing `urls` urls between them; (company, unit)."""
+    now = clock.utcnow()
+    company = models.Company(ids.guid(), "Bench", now)
+    await store.tenants.add_company(company)
+    unit = ids.guid()
+    rows = []
+    for number in range(clients):
+        client = models.Client(
+            ids.prefixed(ids.CLIENT), f"c{number}", company.id, None, ("precon:read",),
+            ("*",), "x", now, None,
+        )  # fmt: skip
+        await store.tenants.add_client(client)
+        rows += [
+            {
+                "id": ids.guid(),
+                "product": "precon",
+                "company_id": company.id,
+                "client_id": client.id,
+                "partition_value": unit,
+                "filter_value": "",
+                "event_type": "ProjectCreated",
+                "callback_url": f"http://127.0.0.1:{9000 + n}/hook",
+                "secret_key": signing.generate_secret(),
+                "status": "Active",
+                "date_created": now,
+                "status_changed_at": now,
+            }  # fmt: skip
+            for n in range(number, urls, clients)
+        ]
+    async with store.db.write() as connection:
+        await connection.execute(insert(schema.subscriptions), rows)
+    return company.id, unit
+
+
+async def _round(
+    service: EventService, company: str, unit: str, args: argparse.Namespace, tag: str
+) -> float:
+    """Publish `args.events` events; events per second."""
+    queue = list(range(args.events))
+
+    def event(number: int) -> dict[str, str]:
+        return {
+            "eventType": "ProjectCreated", "companyId": company,
+            "businessUnitId": unit, "projectId": f"{tag}-{number}",
+        }  # fmt: skip
+
+    async def publisher() -> None:
+        while queue:
+            chunk = [queue.pop() for _ in range(min(args.batch, len(queue)))]
+            if args.batch == 1:
+                await service.publish("precon", event(chunk[0]), publisher_id="bench")
+            else:
+                await service.publish_many(
+                    "precon", [event(n) for n in chunk], publisher_id="bench"
+                )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(publisher() for _ in range(args.concurrency)))
+    return args.events / (time.perf_counter() - started)
+
+
+async def _measure(url: str, args: argparse.Namespace) -> dict[bool, list[float]]:
+    await migrate.upgrade(url)
+    store = Store(url)
+    try:
+        company, unit = await _tenants(store, args.clients, args.urls)
+        service = EventService(store, catalog.load(), public_base_url="http://127.0.0.1")
+        await _round(
+            service, company, unit, argparse.Namespace(**{**vars(args), "events": 50}), "warm"
+        )
+        rates: dict[bool, list[float]] = {False: [], True: []}
+        for number in range(args.rounds):
+            for numbered in (False, True):
+                store.queue.numbered = numbered
+                rate = await _round(service, company, unit, args, f"{number}-{numbered}")
+                rates[numbered].append(rate)
+                print(
+                    f"  round {number + 1} numbering {'on ' if numbered else 'off'}: {rate:,.0f} events/s"
+                )
+        return rates
+    finally:
+        await store.close()
+
+
+def _report(dialect: str, rates: dict[bool, list[float]], load: tuple[float, ...]) -> float:
+    off, on = statistics.median(rates[False]), statistics.median(rates[True])
+    ratio = on / off
+    print(
+        f"{dialect}: median {off:,.0f} events/s without numbering, {on:,.0f} with:"
+        f" {ratio:.1%} ({(ratio - 1):+.1%}); load average {load[0]:.2f} before,"
+        f" {os.getloadavg()[0]:.2f} after"
+    )
+    return ratio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dialect", choices=databases.DIALECTS, default="sqlite")
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--urls", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true", help="tiny run: 40 events, 1 round")
+    args = parser.parse_args()
+    if args.smoke:
+        args.events, args.rounds = 40, 1
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="hookyard-seq-") as scratch:
+        with databases.fresh(args.dialect, Path(scratch)) as url:
+            rates = asyncio.run(_measure(url, args))
+        databases.finish_drops()
+    _report(args.dialect, rates, load)
+
+
+if __name__ == "__main__":
+    main()
