@@ -63,6 +63,16 @@ async def _tenants(store: Store, clients: int, urls: int) -> tuple[str, str]:
     return company.id, unit
 
 
+def _record(company: str, client: str, unit: str, n: int, now: object) -> dict[str, object]:
+    return {
+        "id": ids.guid(), "product": "precon", "company_id": company, "client_id": client,
+        "partition_value": unit, "filter_value": "", "event_type": "ProjectCreated",
+        "callback_url": f"http://127.0.0.1:{9000 + n}/hook",
+        "secret_key": signing.generate_secret(), "status": "Active",
+        "date_created": now, "status_changed_at": now,
+    }  # fmt: skip
+
+
 async def _round(
     service: EventService, company: str, unit: str, args: argparse.Namespace, tag: str
 ) -> float:
