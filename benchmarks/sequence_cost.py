@@ -41,23 +41,7 @@ async def _tenants(store: Store, clients: int, urls: int) -> tuple[str, str]:
             ("*",), "x", now, None,
         )  # fmt: skip
         await store.tenants.add_client(client)
-        rows += [
-            {
-                "id": ids.guid(),
-                "product": "precon",
-                "company_id": company.id,
-                "client_id": client.id,
-                "partition_value": unit,
-                "filter_value": "",
-                "event_type": "ProjectCreated",
-                "callback_url": f"http://127.0.0.1:{9000 + n}/hook",
-                "secret_key": signing.generate_secret(),
-                "status": "Active",
-                "date_created": now,
-                "status_changed_at": now,
-            }  # fmt: skip
-            for n in range(number, urls, clients)
-        ]
+        rows += [_record(company.id, client.id, unit, n, now) for n in range(number, urls, clients)]
     async with store.db.write() as connection:
         await connection.execute(insert(schema.subscriptions), rows)
     return company.id, unit
@@ -115,9 +99,8 @@ async def _measure(url: str, args: argparse.Namespace) -> dict[bool, list[float]
                 store.queue.numbered = numbered
                 rate = await _round(service, company, unit, args, f"{number}-{numbered}")
                 rates[numbered].append(rate)
-                print(
-                    f"  round {number + 1} numbering {'on ' if numbered else 'off'}: {rate:,.0f} events/s"
-                )
+                switch = "on " if numbered else "off"
+                print(f"  round {number + 1} numbering {switch}: {rate:,.0f} events/s")
         return rates
     finally:
         await store.close()
