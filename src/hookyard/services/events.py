@@ -14,7 +14,7 @@ from typing import Any
 
 from hookyard import catalog, clock, errors
 from hookyard.store import Store
-from hookyard.store.events import NewEvent
+from hookyard.store.queue import NewEvent
 
 COMPANY_ID_CHARS = 36
 MATCH_FIELD_CHARS = 64
@@ -66,7 +66,7 @@ class EventService:
         _check_key(idempotency_key)
         new = self._prepare(entry, event, publisher_id, idempotency_key, prefix="")
         _only_for(for_company, [new])
-        (result,) = await self._store.events.ingest([new], self._now())
+        (result,) = await self._store.queue.ingest([new], self._now())
         return Published(result.event_id, result.deliveries, result.duplicate)
 
     async def publish_many(
@@ -98,7 +98,7 @@ class EventService:
         if problems:
             raise errors.InvalidInput(_summary(problems), problems)
         _only_for(for_company, prepared)
-        results = await self._store.events.ingest(prepared, self._now())
+        results = await self._store.queue.ingest(prepared, self._now())
         return [Published(r.event_id, r.deliveries, r.duplicate) for r in results]
 
     def _prepare(
