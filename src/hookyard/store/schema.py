@@ -177,7 +177,8 @@ deliveries = Table(
     Index("ix_deliveries_subscription_state", "subscription_id", "state"),
     Index("ix_deliveries_subscription_sequence", "subscription_id", "sequence"),
     Index(
-        "ix_deliveries_due",
+        "ix_deliveries_host_due",
+        "host",
         "next_attempt_at",
         sqlite_where=text("state = 'pending'"),
         postgresql_where=text("state = 'pending'"),
