@@ -57,7 +57,7 @@ class Store:
         self.approvals = ApprovalRepository(self.db)
         self.stats = StatsRepository(self.db)
         self.catchup = CatchUpRepository(self.db, self.sealer)
-        self.stopped = StoppedRepository(self.db, self.wakeup)
+        self.stopped = StoppedRepository(self.db, self.wakeup, self.queue.announce)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:

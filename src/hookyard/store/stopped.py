@@ -13,6 +13,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from hookyard import models
 from hookyard.store import schema
 from hookyard.store.database import Database
+from hookyard.store.history import Announce
 from hookyard.store.wakeup import Wakeup
 
 S = schema.subscriptions
@@ -41,9 +42,10 @@ class StoppedUrl:
 class StoppedRepository:
     """Queries over Stopped records and their held deliveries."""
 
-    def __init__(self, db: Database, wakeup: Wakeup) -> None:
+    def __init__(self, db: Database, wakeup: Wakeup, announce: Announce) -> None:
         self._db = db
         self._wakeup = wakeup
+        self._announce = announce
 
     async def urls(self) -> list[StoppedUrl]:
         """Every (client, url) with Stopped records."""
@@ -94,7 +96,7 @@ class StoppedRepository:
             )
             released = await _release(connection, record_ids, now)
             if released:
-                await self._wakeup.notify_in(connection)
+                await self._announce(connection)
         if released:
             self._wakeup.notify()
         return released

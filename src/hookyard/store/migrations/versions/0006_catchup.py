@@ -1,7 +1,7 @@
 """catch-up: per-(client, url) sequence numbers, held deliveries while Stopped, url probes
 
 Revision ID: 0006_catchup
-Revises: 0005_ops
+Revises: 0002_queue
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import hookyard.store.schema
 
 revision = "0006_catchup"
-down_revision = "0005_ops"
+down_revision = "0002_queue"
 branch_labels = None
 depends_on = None
 
