@@ -152,13 +152,17 @@ async def test_precon_matches_company_business_unit_and_event_type(store: Store)
     await sub(store, tenant, "setups", "ProjectCreated", URL)
     stopped = models.SubscriptionStatus.STOPPED
     deleted = models.SubscriptionStatus.DELETED
-    await sub(store, tenant, "precon", "ProjectCreated", URL + "/s", partition=BU, status=stopped)
+    held = await sub(
+        store, tenant, "precon", "ProjectCreated", URL + "/s", partition=BU, status=stopped
+    )
     await sub(store, tenant, "precon", "ProjectCreated", URL + "/d", partition=BU, status=deleted)
     published = await engine.events(store).publish(
         "precon", precon(tenant.company_id), publisher_id="pub"
     )
-    assert published.deliveries == 1
-    assert await _deliveries_by_subscription(store) == {wanted: 1}
+    assert published.deliveries == 2
+    assert await _deliveries_by_subscription(store) == {wanted: 1, held: 1}
+    states = set((await tenancy.delivery_states(store)).values())
+    assert states == {"pending", "held"}
 
 
 async def test_setups_matches_company_and_event_type(store: Store) -> None:

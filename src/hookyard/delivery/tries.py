@@ -37,9 +37,10 @@ class Preparer:
             raise ValueError(job.problem)
         current, previous = self._open(job)
         until = job.previous_secret_until
+        keys: tuple[str, ...] = (current,)
         if previous is not None and until is not None and until > self._now():
-            return sending.Request(job.id, job.url, job.body, (current, previous))
-        return sending.Request(job.id, job.url, job.body, (current,))
+            keys = (current, previous)
+        return sending.Request(job.id, job.url, job.body, keys, job.sequence)
 
     def _open(self, job: Claimed) -> tuple[str, str | None]:
         key = (job.subscription_id, job.secret_key, job.previous_secret_key)
@@ -122,6 +123,8 @@ class Recorder:
             state=state,
             retry_at=decision.retry_at,
         )
+        if decision.stop_reason is not None:
+            return dataclasses.replace(finished, stop_reason=decision.stop_reason)
         if stop:
             return _with_stop(finished)
         return finished

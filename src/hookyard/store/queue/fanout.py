@@ -13,21 +13,25 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from hookyard import ids, models
+from hookyard.store import sequences
 from hookyard.store.queue.protocol import Ingested, NewEvent
 
 PENDING = models.DeliveryState.PENDING.value
+HELD = models.DeliveryState.HELD.value
+ACTIVE = models.SubscriptionStatus.ACTIVE.value
 
 Key = tuple[str, str]
 """(publisher id, idempotency key)."""
 Route = tuple[str, str, str, str, str]
 """(product, company id, event type, partition value, filter value)."""
-Match = tuple[str, str]
-"""(subscription id, callback url) of a matching record."""
+Match = tuple[str, str, str, str]
+"""(subscription id, callback url, client id, status) of a matching record: Active, or Stopped
+(its deliveries are made `held`, so nothing published while it is Stopped is missed)."""
 
 EVENT_COLUMNS = (
     "id",
@@ -51,6 +55,7 @@ DELIVERY_COLUMNS = (
     "next_attempt_at",
     "created_at",
     "updated_at",
+    "sequence",
 )
 
 
@@ -86,6 +91,13 @@ class Rows:
     events: list[tuple[object, ...]]
     deliveries: list[tuple[object, ...]]
     results: list[Ingested]
+    keys: list[sequences.Key] = field(default_factory=list)
+    """(client id, url) of each delivery, in order: what its sequence number counts."""
+
+    def number(self, last: Mapping[sequences.Key, int]) -> None:
+        """Set each delivery's sequence number from the counters after this batch (`last`)."""
+        numbers = sequences.assign(self.keys, last)
+        self.deliveries = [(*row[:-1], n) for row, n in zip(self.deliveries, numbers, strict=True)]
 
 
 class Fanout:
@@ -119,7 +131,8 @@ class Fanout:
                 seen[event_key] = event_id
             rows.events.append(self._event_row(event, event_id))
             found = matches.get(route(event), ())
-            rows.deliveries.extend(self._delivery_row(event_id, sub, url) for sub, url in found)
+            rows.deliveries.extend(self._delivery_row(event_id, match) for match in found)
+            rows.keys.extend((client, url) for _, url, client, _ in found)
             rows.results.append(Ingested(event_id, len(found), duplicate=False))
         return rows
 
@@ -137,8 +150,20 @@ class Fanout:
             self.now,
         )
 
-    def _delivery_row(self, event_id: str, subscription_id: str, url: str) -> tuple[object, ...]:
+    def _delivery_row(self, event_id: str, match: Match) -> tuple[object, ...]:
+        subscription_id, url, _, status = match
         now = self.now
-        host = callback_host(url)
+        state = PENDING if status == ACTIVE else HELD
         delivery_id = ids.prefixed(ids.DELIVERY)
-        return (delivery_id, event_id, subscription_id, host, PENDING, 0, now, now, now)
+        return (
+            delivery_id,
+            event_id,
+            subscription_id,
+            callback_host(url),
+            state,
+            0,
+            now,
+            now,
+            now,
+            None,
+        )

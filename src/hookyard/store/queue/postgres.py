@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import ids
-from hookyard.store import outage
+from hookyard.store import outage, sequences
 from hookyard.store.queue import fanout
 from hookyard.store.queue.protocol import (
     MAX_HOSTS,
@@ -57,11 +57,11 @@ EXISTING = (
     " ON e.publisher_id = k.publisher_id AND e.idempotency_key = k.idempotency_key"
 )
 MATCHING = (
-    "SELECT r.n, s.id, s.callback_url"
+    "SELECT r.n, s.id, s.callback_url, s.client_id, s.status"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
     " WITH ORDINALITY AS r(product, company_id, event_type, partition_value, filter_value, n)"
     " JOIN subscriptions s ON s.product = r.product AND s.company_id = r.company_id"
-    " AND s.event_type = r.event_type AND s.status = 'Active'"
+    " AND s.event_type = r.event_type AND s.status IN ('Active', 'Stopped')"
     " AND s.partition_value = r.partition_value"
     " AND (s.filter_value = '' OR s.filter_value = r.filter_value)"
 )
@@ -73,7 +73,15 @@ INSERT_EVENTS = (
 INSERT_DELIVERIES = (
     f"INSERT INTO deliveries ({', '.join(fanout.DELIVERY_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
     "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamp[],"
-    " $8::timestamp[], $9::timestamp[])"
+    " $8::timestamp[], $9::timestamp[], $10::bigint[])"
+)
+# Sorted, so two transactions take the counters' row locks in the same order (no deadlock).
+COUNT_SEQUENCES = (
+    "INSERT INTO callback_sequences AS c (client_id, callback_url, last_sequence)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ORDER BY 1, 2"
+    " ON CONFLICT (client_id, callback_url)"
+    " DO UPDATE SET last_sequence = c.last_sequence + excluded.last_sequence"
+    " RETURNING client_id, callback_url, last_sequence"
 )
 NOTIFY = f"NOTIFY {CHANNEL}"
 
@@ -105,11 +113,11 @@ claimed AS (
             FOR UPDATE SKIP LOCKED) AS due
         WHERE h.host IS NOT NULL
         LIMIT $4))
-    RETURNING d.id, d.subscription_id, d.host, d.attempts, d.event_id, d.state,
+    RETURNING d.id, d.subscription_id, d.host, d.attempts, d.event_id, d.state, d.sequence,
         s.callback_url, s.secret_key, s.previous_secret_key, s.previous_secret_until
 )
 SELECT c.id, c.subscription_id, c.host, c.attempts, c.callback_url, e.body, c.secret_key,
-    c.previous_secret_key, c.previous_secret_until
+    c.previous_secret_key, c.previous_secret_until, c.sequence
 FROM claimed c JOIN events e ON e.id = c.event_id
 WHERE c.state = 'in_flight'
 """
@@ -128,6 +136,7 @@ def claimed(row: Mapping[str, Any]) -> Claimed:
             row["secret_key"],
             row["previous_secret_key"],
             read_stamp(row["previous_secret_until"]),
+            sequence=row["sequence"],
         )
     except (TypeError, ValueError) as exc:
         return Claimed.unreadable(
@@ -214,6 +223,8 @@ class PostgresQueue:
     """`QueueBackend` on PostgreSQL."""
 
     flush_writers = 4
+    numbered = True
+    """Whether ingest numbers deliveries per (client, url); off only to measure its cost."""
 
     def __init__(self, url: str, wake_local: Callback, *, pool_size: int = 10) -> None:
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
@@ -274,6 +285,8 @@ class PostgresQueue:
             routes = plan.routes(existing)
             matches = await _matching(connection, routes)
             rows = plan.rows(existing, matches)
+            if self.numbered and rows.keys:
+                rows.number(await _count_sequences(connection, rows.keys))
             if rows.events:
                 events = _columns(rows.events, len(fanout.EVENT_COLUMNS))
                 await connection.execute(INSERT_EVENTS, *events)
@@ -404,8 +417,18 @@ async def _matching(
         return matches
     rows = await connection.fetch(MATCHING, *(list(c) for c in zip(*routes, strict=True)))
     for row in rows:
-        matches[routes[row[0] - 1]].append((row[1], row[2]))
+        matches[routes[row[0] - 1]].append((row[1], row[2], row[3], row[4]))
     return matches
+
+
+async def _count_sequences(
+    connection: asyncpg.Connection, keys: Sequence[sequences.Key]
+) -> dict[sequences.Key, int]:
+    """Add this batch to each (client, url) counter; the counters after."""
+    increments = sequences.increments(keys)
+    columns = [list(column) for column in zip(*increments, strict=True)]
+    rows = await connection.fetch(COUNT_SEQUENCES, *columns)
+    return {(row[0], row[1]): int(row[2]) for row in rows}
 
 
 def _record_values(tries: Sequence[Finished], now: datetime) -> tuple[Any, ...]:

@@ -85,6 +85,8 @@ class Claimed:
     previous_secret_key: str | None = None
     previous_secret_until: datetime | None = None
     problem: str | None = None
+    sequence: int | None = None
+    """The delivery's `webhook-sequence` for its (client, url); None for one made before."""
 
     @property
     def attempt(self) -> int:
@@ -132,6 +134,9 @@ class QueueBackend(Protocol):
 
     flush_writers: int
     """How many finish batches may be recorded at once (1 where there is one writer)."""
+    numbered: bool
+    """Whether ingest numbers deliveries per (client, url) (`webhook-sequence`); it is off only
+    to measure what numbering costs (benchmarks/sequence_cost.py)."""
 
     async def ingest(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
         """Store `events` and all their deliveries in one transaction; all or nothing."""

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import ids
+from hookyard.store import sequences
 from hookyard.store.database import Database
 from hookyard.store.queue import fanout
 from hookyard.store.queue.protocol import (
@@ -43,9 +44,15 @@ T = TypeVar("T")
 
 EXISTING = "SELECT id FROM events WHERE publisher_id = ? AND idempotency_key = ?"
 MATCHING = (
-    "SELECT id, callback_url FROM subscriptions WHERE product = ? AND company_id = ?"
-    " AND event_type = ? AND status = 'Active' AND partition_value = ?"
-    " AND (filter_value = '' OR filter_value = ?)"
+    "SELECT id, callback_url, client_id, status FROM subscriptions WHERE product = ?"
+    " AND company_id = ? AND event_type = ? AND status IN ('Active', 'Stopped')"
+    " AND partition_value = ? AND (filter_value = '' OR filter_value = ?)"
+)
+COUNT_SEQUENCE = (
+    "INSERT INTO callback_sequences (client_id, callback_url, last_sequence) VALUES (?, ?, ?)"
+    " ON CONFLICT (client_id, callback_url)"
+    " DO UPDATE SET last_sequence = last_sequence + excluded.last_sequence"
+    " RETURNING last_sequence"
 )
 INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(fanout.EVENT_COLUMNS)})"  # noqa: S608 (column names)
@@ -70,7 +77,7 @@ LEASE = (
 )
 LOAD = (
     "SELECT d.id, d.subscription_id, d.host, d.attempts, s.callback_url, e.body,"
-    " s.secret_key, s.previous_secret_key, s.previous_secret_until"
+    " s.secret_key, s.previous_secret_key, s.previous_secret_until, d.sequence"
     " FROM deliveries d JOIN events e ON e.id = d.event_id"
     " JOIN subscriptions s ON s.id = d.subscription_id"
     " WHERE d.id IN (SELECT value FROM json_each(?)) AND d.state = 'in_flight'"
@@ -83,7 +90,7 @@ UNLEASE_HELD = (
 
 def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
     """A `LOAD` row; a row that does not read comes back with its `problem` set."""
-    delivery_id, subscription_id, host, attempts, url, body, current, previous, until = row
+    delivery_id, subscription_id, host, attempts, url, body, current, previous, until, n = row
     try:
         return Claimed(
             delivery_id,
@@ -95,6 +102,7 @@ def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
             str(current),
             previous,
             read_stamp(until),
+            sequence=None if n is None else int(n),
         )
     except (TypeError, ValueError) as exc:
         return Claimed.unreadable(delivery_id, subscription_id, host, int(attempts or 0), exc)
@@ -161,6 +169,8 @@ class SqliteQueue:
     """`QueueBackend` on a SQLite file."""
 
     flush_writers = 1
+    numbered = True
+    """Whether ingest numbers deliveries per (client, url); off only to measure its cost."""
 
     def __init__(self, db: Database, wake_local: Callback) -> None:
         self._db = db
@@ -189,10 +199,12 @@ class SqliteQueue:
             if row is not None:
                 existing[key] = row[0]
         matches = {
-            route: [(r[0], r[1]) for r in connection.execute(MATCHING, route)]
+            route: [(r[0], r[1], r[2], r[3]) for r in connection.execute(MATCHING, route)]
             for route in plan.routes(existing)
         }
         rows = plan.rows(existing, matches)
+        if self.numbered and rows.keys:
+            rows.number(_count_sequences(connection, rows.keys))
         if rows.events:
             connection.executemany(INSERT_EVENT, map(_stamped, rows.events))
         if rows.deliveries:
@@ -263,6 +275,16 @@ class SqliteQueue:
 
     async def close(self) -> None:
         return None
+
+
+def _count_sequences(
+    connection: sqlite3.Connection, keys: Sequence[sequences.Key]
+) -> dict[sequences.Key, int]:
+    """Add this batch to each (client, url) counter, in sorted order; the counters after."""
+    return {
+        (client, url): connection.execute(COUNT_SEQUENCE, (client, url, count)).fetchone()[0]
+        for client, url, count in sequences.increments(keys)
+    }
 
 
 def _hosts(connection: sqlite3.Connection, after: str) -> Iterator[str]:
