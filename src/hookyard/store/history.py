@@ -2,16 +2,17 @@
 
 Redelivering or recovering a delivery starts a new round of tries: its state becomes `pending`,
 due now, and its try counter starts again at 0 (earlier attempt rows stay; nothing is deleted).
+Recovered deliveries fall due a microsecond apart in publish order, so they are claimed in it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, true, update
+from sqlalchemy import Select, and_, bindparam, func, select, true, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +29,7 @@ S = schema.subscriptions
 E = schema.events
 A = schema.attempts
 RECOVERABLE = (models.DeliveryState.HELD.value, models.DeliveryState.FAILED.value)
+REPLAY_STEP = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -169,18 +171,18 @@ class DeliveryHistory:
         )
         if client_id is not None:
             records = records.where(S.c.client_id == client_id)
-        statement = (
-            update(D)
-            .where(
-                and_(
-                    D.c.state.in_(RECOVERABLE),
-                    D.c.created_at >= since,
-                    D.c.subscription_id.in_(records.scalar_subquery()),
-                )
-            )
-            .values(_requeue(now))
+        chosen = select(D.c.id).where(
+            D.c.state.in_(RECOVERABLE),
+            D.c.created_at >= since,
+            D.c.subscription_id.in_(records.scalar_subquery()),
         )
-        return await self._requeue(statement)
+        async with self._db.write() as connection:
+            count = await requeue_in_order(connection, chosen, now)
+            if count:
+                await self._announce(connection)
+        if count:
+            self._wakeup.notify()
+        return count
 
     async def _requeue(self, statement: Any) -> int:
         async with self._db.write() as connection:
@@ -190,6 +192,27 @@ class DeliveryHistory:
         if count:
             self._wakeup.notify()
         return count
+
+
+def publish_order() -> tuple[Any, ...]:
+    """Deliveries in publish order: by sequence number (those made before numbering first)."""
+    return (func.coalesce(D.c.sequence, 0), D.c.created_at, D.c.id)
+
+
+async def requeue_in_order(connection: AsyncConnection, chosen: Select[Any], now: datetime) -> int:
+    """Queue the deliveries `chosen` selects (by id) for a new round of tries, each due a
+    microsecond after the one published before it, so they are claimed in publish order."""
+    found = await connection.execute(chosen.order_by(*publish_order()))
+    rows = [
+        {"delivery_id": delivery_id, "due": now + REPLAY_STEP * index}
+        for index, (delivery_id,) in enumerate(found.all())
+    ]
+    if rows:
+        values = {**_requeue(now), "next_attempt_at": bindparam("due")}
+        await connection.execute(
+            update(D).where(D.c.id == bindparam("delivery_id")).values(values), rows
+        )
+    return len(rows)
 
 
 def _requeue(now: datetime) -> dict[str, Any]:

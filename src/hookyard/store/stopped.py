@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from hookyard import models
-from hookyard.store import schema
+from hookyard.store import history, schema
 from hookyard.store.database import Database
 from hookyard.store.history import Announce
 from hookyard.store.wakeup import Wakeup
@@ -23,7 +23,6 @@ STOPPED = models.SubscriptionStatus.STOPPED.value
 ACTIVE = models.SubscriptionStatus.ACTIVE.value
 HELD = models.DeliveryState.HELD.value
 PENDING = models.DeliveryState.PENDING.value
-RELEASE_STEP = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,8 @@ class StoppedRepository:
                 .where(S.c.id.in_(record_ids), S.c.status == STOPPED)
                 .values(status=ACTIVE, status_changed_at=now, stop_reason=None)
             )
-            released = await _release(connection, record_ids, now)
+            held = select(D.c.id).where(D.c.subscription_id.in_(record_ids), D.c.state == HELD)
+            released = await history.requeue_in_order(connection, held, now)
             if released:
                 await self._announce(connection)
         if released:
@@ -133,41 +133,10 @@ def _stopped_url(group: list[Any]) -> StoppedUrl:
     )
 
 
-def _in_order() -> tuple[Any, ...]:
-    """Publish order: by sequence number (deliveries made before numbering first), then time."""
-    return (func.coalesce(D.c.sequence, 0), D.c.created_at, D.c.id)
-
-
-async def _release(connection: Any, record_ids: Sequence[str], now: datetime) -> int:
-    held = await connection.execute(
-        select(D.c.id)
-        .where(D.c.subscription_id.in_(record_ids), D.c.state == HELD)
-        .order_by(*_in_order())
-    )
-    rows = [
-        {"delivery_id": delivery_id, "due": now + RELEASE_STEP * index}
-        for index, (delivery_id,) in enumerate(held.all())
-    ]
-    if rows:
-        await connection.execute(
-            update(D)
-            .where(D.c.id == bindparam("delivery_id"))
-            .values(
-                state=PENDING,
-                attempts=0,
-                next_attempt_at=bindparam("due"),
-                locked_until=None,
-                updated_at=now,
-            ),
-            rows,
-        )
-    return len(rows)
-
-
 async def _doomed(connection: Any, record_id: str, over: int, older_than: datetime) -> list[str]:
     """The held deliveries of a record to drop: the `over` oldest, and any made too long ago."""
     mine = and_(D.c.subscription_id == record_id, D.c.state == HELD)
-    oldest = select(D.c.id).where(mine).order_by(*_in_order())
+    oldest = select(D.c.id).where(mine).order_by(*history.publish_order())
     chosen: set[str] = set()
     if over > 0:
         chosen.update(row[0] for row in (await connection.execute(oldest.limit(over))).all())
