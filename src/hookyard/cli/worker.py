@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hookyard.cli import heap, logs, options
+from hookyard.cli import heap, logs, options, probes
 from hookyard.config import Settings
 
 if TYPE_CHECKING:
@@ -58,11 +58,12 @@ async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[Run
         sender = Sender(session, timeout=settings.delivery_timeout_seconds)
         worker = Worker(store, sender, policy_from_settings(settings), config)
         task = asyncio.create_task(worker.run(stop))
+        probing = asyncio.create_task(probes.run(probes.url_probes(settings, store, guard), stop))
         try:
             yield Running(worker, stop, task)
         finally:
             stop.set()
-            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.gather(task, probing, return_exceptions=True)
 
 
 async def _work(settings: Settings) -> int:

@@ -73,6 +73,10 @@ class UrlProbes:
         self._announce = announce
         self._now = now
 
+    @property
+    def interval_seconds(self) -> float:
+        return self._schedule.interval.total_seconds()
+
     async def run_once(self) -> ProbeReport:
         """Bound the held deliveries, then probe every url that is due."""
         report = ProbeReport()
