@@ -3,11 +3,14 @@
     python -m benchmarks.sequence_cost --dialect sqlite|postgres [--events 4000] [--rounds 3]
     python -m benchmarks.sequence_cost --smoke        # tiny, both switches once (for the test)
 
-Publishes through the real `EventService` on a fresh database with `--urls` callback urls of
-`--clients` clients subscribed (one delivery per url per event), `--concurrency` publishes in
-flight (single events, as the API takes them) or `--batch` events per publish. Rounds alternate
-numbering off and on (A/B/A/B...) on the same database, so drift of a shared machine hits both;
-prints each round, the medians and the ratio, and the load average before and after.
+Publishes through the real `EventService` on a fresh database: `--tenants` companies, each with
+one client and `--urls` callback urls (one delivery per url per event); `--concurrency`
+publishers, publisher i for tenant i (mod tenants), each with one publish in flight (single
+events, as the API takes them, or `--batch` per publish). With `--tenants 1` every publisher
+shares the same urls: the worst case, where publishes to one url wait for each other's commit.
+Rounds alternate numbering off and on (A/B/A/B...) on the same database, so drift of a shared
+machine hits both; prints each round, the medians and the ratio, and the load average before
+and after.
 """
 
 from __future__ import annotations
@@ -28,23 +31,25 @@ from hookyard.services.events import EventService
 from hookyard.store import Store, migrate, schema
 
 
-async def _tenants(store: Store, clients: int, urls: int) -> tuple[str, str]:
-    """`clients` clients of one company sharing `urls` urls between them; (company, unit)."""
+async def _tenants(store: Store, tenants: int, urls: int) -> list[tuple[str, str]]:
+    """`tenants` companies, each with one client and `urls` callback urls of its own; their
+    (company, business unit)."""
     now = clock.utcnow()
-    company = models.Company(ids.guid(), "Bench", now)
-    await store.tenants.add_company(company)
-    unit = ids.guid()
-    rows = []
-    for number in range(clients):
+    places, rows = [], []
+    for number in range(tenants):
+        company = models.Company(ids.guid(), f"Bench {number}", now)
+        await store.tenants.add_company(company)
         client = models.Client(
             ids.prefixed(ids.CLIENT), f"c{number}", company.id, None, ("precon:read",),
             ("*",), "x", now, None,
         )  # fmt: skip
         await store.tenants.add_client(client)
-        rows += [_record(company.id, client.id, unit, n, now) for n in range(number, urls, clients)]
+        unit = ids.guid()
+        rows += [_record(company.id, client.id, unit, n, now) for n in range(urls)]
+        places.append((company.id, unit))
     async with store.db.write() as connection:
         await connection.execute(insert(schema.subscriptions), rows)
-    return company.id, unit
+    return places
 
 
 def _record(company: str, client: str, unit: str, n: int, now: object) -> dict[str, object]:
@@ -58,29 +63,28 @@ def _record(company: str, client: str, unit: str, n: int, now: object) -> dict[s
 
 
 async def _round(
-    service: EventService, company: str, unit: str, args: argparse.Namespace, tag: str
+    service: EventService, places: list[tuple[str, str]], args: argparse.Namespace, tag: str
 ) -> float:
-    """Publish `args.events` events; events per second."""
+    """Publish `args.events` events, publisher i for tenant i (mod tenants); events/s."""
     queue = list(range(args.events))
 
-    def event(number: int) -> dict[str, str]:
+    def event(place: tuple[str, str], number: int) -> dict[str, str]:
         return {
-            "eventType": "ProjectCreated", "companyId": company,
-            "businessUnitId": unit, "projectId": f"{tag}-{number}",
+            "eventType": "ProjectCreated", "companyId": place[0],
+            "businessUnitId": place[1], "projectId": f"{tag}-{number}",
         }  # fmt: skip
 
-    async def publisher() -> None:
+    async def publisher(place: tuple[str, str]) -> None:
         while queue:
             chunk = [queue.pop() for _ in range(min(args.batch, len(queue)))]
             if args.batch == 1:
-                await service.publish("precon", event(chunk[0]), publisher_id="bench")
+                await service.publish("precon", event(place, chunk[0]), publisher_id="bench")
             else:
-                await service.publish_many(
-                    "precon", [event(n) for n in chunk], publisher_id="bench"
-                )
+                batch = [event(place, n) for n in chunk]
+                await service.publish_many("precon", batch, publisher_id="bench")
 
     started = time.perf_counter()
-    await asyncio.gather(*(publisher() for _ in range(args.concurrency)))
+    await asyncio.gather(*(publisher(places[i % len(places)]) for i in range(args.concurrency)))
     return args.events / (time.perf_counter() - started)
 
 
@@ -88,16 +92,14 @@ async def _measure(url: str, args: argparse.Namespace) -> dict[bool, list[float]
     await migrate.upgrade(url)
     store = Store(url)
     try:
-        company, unit = await _tenants(store, args.clients, args.urls)
+        places = await _tenants(store, args.tenants, args.urls)
         service = EventService(store, catalog.load(), public_base_url="http://127.0.0.1")
-        await _round(
-            service, company, unit, argparse.Namespace(**{**vars(args), "events": 50}), "warm"
-        )
+        await _round(service, places, argparse.Namespace(**{**vars(args), "events": 50}), "warm")
         rates: dict[bool, list[float]] = {False: [], True: []}
         for number in range(args.rounds):
             for numbered in (False, True):
                 store.queue.numbered = numbered
-                rate = await _round(service, company, unit, args, f"{number}-{numbered}")
+                rate = await _round(service, places, args, f"{number}-{numbered}")
                 rates[numbered].append(rate)
                 switch = "on " if numbered else "off"
                 print(f"  round {number + 1} numbering {switch}: {rate:,.0f} events/s")
@@ -122,8 +124,10 @@ def main() -> None:
     parser.add_argument("--dialect", choices=databases.DIALECTS, default="sqlite")
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--urls", type=int, default=8)
-    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--urls", type=int, default=4, help="callback urls per tenant")
+    parser.add_argument(
+        "--tenants", type=int, default=8, help="1: every publisher shares the same urls"
+    )
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--smoke", action="store_true", help="tiny run: 40 events, 1 round")

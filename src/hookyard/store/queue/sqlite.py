@@ -48,11 +48,13 @@ MATCHING = (
     " AND company_id = ? AND event_type = ? AND status IN ('Active', 'Stopped')"
     " AND partition_value = ? AND (filter_value = '' OR filter_value = ?)"
 )
-COUNT_SEQUENCE = (
-    "INSERT INTO callback_sequences (client_id, callback_url, last_sequence) VALUES (?, ?, ?)"
+SEQUENCE_CHUNK = 500
+"""Counter upserts per statement (3 parameters each, well under SQLite's parameter limit)."""
+COUNT_SEQUENCES = (
+    "INSERT INTO callback_sequences (client_id, callback_url, last_sequence) VALUES {values}"
     " ON CONFLICT (client_id, callback_url)"
     " DO UPDATE SET last_sequence = last_sequence + excluded.last_sequence"
-    " RETURNING last_sequence"
+    " RETURNING client_id, callback_url, last_sequence"
 )
 INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(fanout.EVENT_COLUMNS)})"  # noqa: S608 (column names)
@@ -280,11 +282,16 @@ class SqliteQueue:
 def _count_sequences(
     connection: sqlite3.Connection, keys: Sequence[sequences.Key]
 ) -> dict[sequences.Key, int]:
-    """Add this batch to each (client, url) counter, in sorted order; the counters after."""
-    return {
-        (client, url): connection.execute(COUNT_SEQUENCE, (client, url, count)).fetchone()[0]
-        for client, url, count in sequences.increments(keys)
-    }
+    """Add this batch to each (client, url) counter, a statement per `SEQUENCE_CHUNK` pairs;
+    the counters after."""
+    increments = sequences.increments(keys)
+    counters: dict[sequences.Key, int] = {}
+    for start in range(0, len(increments), SEQUENCE_CHUNK):
+        chunk = increments[start : start + SEQUENCE_CHUNK]
+        statement = COUNT_SEQUENCES.format(values=", ".join(["(?, ?, ?)"] * len(chunk)))
+        rows = connection.execute(statement, [value for row in chunk for value in row])
+        counters.update({(row[0], row[1]): int(row[2]) for row in rows.fetchall()})
+    return counters
 
 
 def _hosts(connection: sqlite3.Connection, after: str) -> Iterator[str]:
