@@ -42,7 +42,9 @@ def test_a_key_repeated_in_one_batch_or_already_stored_makes_no_new_event() -> N
     assert plan.idempotency_keys() == [("pub", "a"), ("pub", "b")]
     existing = {("pub", "b"): "evt_stored"}
     routes = plan.routes(existing)
-    rows = plan.rows(existing, {route: [("sub", "http://x.test/h")] for route in routes})
+    rows = plan.rows(
+        existing, {route: [("sub", "http://x.test/h", "client", "Active")] for route in routes}
+    )
     first = rows.results[0].event_id
     assert [r.duplicate for r in rows.results] == [False, True, True, False]
     assert rows.results[1].event_id == first
