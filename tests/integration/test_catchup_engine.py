@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hookyard import models
 from hookyard.clock import utcnow
@@ -120,3 +120,26 @@ async def test_a_410_gone_stops_the_record_at_once_without_more_tries(
     assert await tenancy.subscription_status(store, record) == ("Stopped", "410 Gone")
     assert len(receiver.posts()) == 1
     assert sorted((await tenancy.delivery_states(store)).values()) == ["failed", "held"]
+
+
+async def test_a_partner_record_stopped_by_a_disconnect_holds_nothing_and_is_not_probed(
+    store: Store,
+) -> None:
+    tenant = await tenancy.add_tenant(store)
+    stopped = models.SubscriptionStatus.STOPPED
+    url = "https://partner.example/hook"
+    record = await tenancy.subscribe(
+        store, tenant, "setups", "EquipmentCreated", url, status=stopped
+    )
+    async with store.db.write() as connection:
+        await connection.execute(
+            update(S)
+            .where(S.c.id == record)
+            .values(stop_reason="disconnected", auto_reactivate=True)
+        )
+    published = await engine.events(store).publish(
+        "setups", _event(tenant.company_id, "private"), publisher_id="p"
+    )
+    assert published.deliveries == 0
+    assert await tenancy.delivery_states(store) == {}
+    assert await store.stopped.urls() == []

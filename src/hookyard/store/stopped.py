@@ -23,6 +23,9 @@ STOPPED = models.SubscriptionStatus.STOPPED.value
 ACTIVE = models.SubscriptionStatus.ACTIVE.value
 HELD = models.DeliveryState.HELD.value
 PENDING = models.DeliveryState.PENDING.value
+DISCONNECTED = "disconnected"
+"""A partner's records Stopped because the company disconnected its app: never probed nor
+reactivated here, and nothing is held for them (the company withdrew the partner's access)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class StoppedRepository:
                 S.c.last_probe_at,
                 S.c.auto_reactivate,
             )
-            .where(S.c.status == STOPPED)
+            .where(S.c.status == STOPPED, S.c.stop_reason.is_distinct_from(DISCONNECTED))
             .order_by(S.c.client_id, S.c.callback_url, S.c.id)
         )
         async with self._db.read() as connection:

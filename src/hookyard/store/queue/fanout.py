@@ -31,7 +31,8 @@ Route = tuple[str, str, str, str, str]
 """(product, company id, event type, partition value, filter value)."""
 Match = tuple[str, str, str, str]
 """(subscription id, callback url, client id, status) of a matching record: Active, or Stopped
-(its deliveries are made `held`, so nothing published while it is Stopped is missed)."""
+(its deliveries are made `held`, so nothing published while it is Stopped is missed), except a
+partner's record Stopped because the company disconnected it."""
 
 EVENT_COLUMNS = (
     "id",

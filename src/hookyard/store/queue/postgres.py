@@ -61,7 +61,8 @@ MATCHING = (
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
     " WITH ORDINALITY AS r(product, company_id, event_type, partition_value, filter_value, n)"
     " JOIN subscriptions s ON s.product = r.product AND s.company_id = r.company_id"
-    " AND s.event_type = r.event_type AND s.status IN ('Active', 'Stopped')"
+    " AND s.event_type = r.event_type AND (s.status = 'Active' OR (s.status = 'Stopped'"
+    " AND s.stop_reason IS DISTINCT FROM 'disconnected'))"
     " AND s.partition_value = r.partition_value"
     " AND (s.filter_value = '' OR s.filter_value = r.filter_value)"
 )

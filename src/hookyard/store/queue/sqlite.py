@@ -45,7 +45,8 @@ T = TypeVar("T")
 EXISTING = "SELECT id FROM events WHERE publisher_id = ? AND idempotency_key = ?"
 MATCHING = (
     "SELECT id, callback_url, client_id, status FROM subscriptions WHERE product = ?"
-    " AND company_id = ? AND event_type = ? AND status IN ('Active', 'Stopped')"
+    " AND company_id = ? AND event_type = ? AND (status = 'Active' OR (status = 'Stopped'"
+    " AND stop_reason IS NOT 'disconnected'))"
     " AND partition_value = ? AND (filter_value = '' OR filter_value = ?)"
 )
 SEQUENCE_CHUNK = 500
