@@ -51,11 +51,15 @@ MATCHING = (
 )
 SEQUENCE_CHUNK = 500
 """Counter upserts per statement (3 parameters each, well under SQLite's parameter limit)."""
+# Upsert, then read back: SQLite's RETURNING costs more here than a second statement.
 COUNT_SEQUENCES = (
     "INSERT INTO callback_sequences (client_id, callback_url, last_sequence) VALUES {values}"
     " ON CONFLICT (client_id, callback_url)"
     " DO UPDATE SET last_sequence = last_sequence + excluded.last_sequence"
-    " RETURNING client_id, callback_url, last_sequence"
+)
+READ_SEQUENCES = (
+    "SELECT client_id, callback_url, last_sequence FROM callback_sequences"
+    " WHERE (client_id, callback_url) IN (VALUES {values})"
 )
 INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(fanout.EVENT_COLUMNS)})"  # noqa: S608 (column names)
@@ -289,8 +293,12 @@ def _count_sequences(
     counters: dict[sequences.Key, int] = {}
     for start in range(0, len(increments), SEQUENCE_CHUNK):
         chunk = increments[start : start + SEQUENCE_CHUNK]
-        statement = COUNT_SEQUENCES.format(values=", ".join(["(?, ?, ?)"] * len(chunk)))
-        rows = connection.execute(statement, [value for row in chunk for value in row])
+        count = COUNT_SEQUENCES.format(values=", ".join(["(?, ?, ?)"] * len(chunk)))
+        connection.execute(count, [value for row in chunk for value in row])
+        read = READ_SEQUENCES.format(values=", ".join(["(?, ?)"] * len(chunk)))
+        rows = connection.execute(
+            read, [value for client, url, _ in chunk for value in (client, url)]
+        )
         counters.update({(row[0], row[1]): int(row[2]) for row in rows.fetchall()})
     return counters
 
