@@ -185,3 +185,14 @@ def test_the_idempotency_key_is_the_rows_own_unless_given(tmp_path: Path) -> Non
     assert first != second
     with pytest.raises(sqlite3.IntegrityError):
         outbox.write(connection, "precon", EVENT, idempotency_key="order-42")
+
+
+def test_the_public_names() -> None:
+    assert set(outbox.__all__) == {
+        "DEFAULT_TABLE",
+        "create_table",
+        "create_table_async",
+        "ddl",
+        "write",
+        "write_async",
+    }
