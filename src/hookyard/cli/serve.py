@@ -20,6 +20,7 @@ from hookyard.config import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from hookyard.services.health import Pulse
     from hookyard.store import Store
 
 log = logging.getLogger("hookyard.serve")
@@ -35,15 +36,18 @@ def warn_about_network_allowances(settings: Settings) -> None:
         log.info("plain http:// callback URLs are accepted (HOOKYARD_REQUIRE_HTTPS=false)")
 
 
-def with_worker(app: FastAPI, settings: Settings, store: Store) -> FastAPI:
-    """Run a delivery worker for the app's lifetime; it stops before the store closes."""
+def with_worker(
+    app: FastAPI, settings: Settings, store: Store, pulse: Pulse | None = None
+) -> FastAPI:
+    """Run a delivery worker for the app's lifetime; it stops before the store closes. Its
+    loop beats `pulse` (the one `/readyz` of the app reads)."""
     from hookyard.cli import worker
 
     inner = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
-        async with inner(running), worker.delivery_worker(settings, store):
+        async with inner(running), worker.delivery_worker(settings, store, pulse):
             yield
 
     app.router.lifespan_context = lifespan
@@ -58,7 +62,7 @@ async def _serve(settings: Settings, host: str, port: int, *, deliver: bool) -> 
     wired = runtime.build(settings)
     app = wired.app()
     config = uvicorn.Config(
-        with_worker(app, settings, wired.store) if deliver else app,
+        with_worker(app, settings, wired.store, wired.health.pulse) if deliver else app,
         host=host,
         port=port,
         loop="none",

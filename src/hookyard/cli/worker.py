@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -18,17 +19,22 @@ from hookyard.cli import heap, logs, options
 from hookyard.config import Settings
 
 if TYPE_CHECKING:
+    from hookyard.services.health import Pulse
     from hookyard.store import Store
 
 log = logging.getLogger("hookyard.worker")
 
 
 @asynccontextmanager
-async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asyncio.Event]:
-    """Run a worker on `store` while the block runs; set the yielded event to stop it early."""
+async def delivery_worker(
+    settings: Settings, store: Store, pulse: Pulse | None = None
+) -> AsyncIterator[asyncio.Event]:
+    """Run a worker on `store` while the block runs; set the yielded event to stop it early.
+    Its loop beats `pulse`; deliveries that give up raise operational events."""
     from hookyard.delivery import http, netguard
     from hookyard.delivery.sender import Sender
     from hookyard.delivery.worker import Worker, WorkerConfig, policy_from_settings
+    from hookyard.services.alerts import OperationalEvents
 
     guard = netguard.Guard.from_settings(settings)
     for warning in guard.warnings():
@@ -37,7 +43,15 @@ async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asy
     stop = asyncio.Event()
     async with http.client_session(guard, limit=config.global_concurrency) as session:
         sender = Sender(session, timeout=settings.delivery_timeout_seconds)
-        worker = Worker(store, sender, policy_from_settings(settings), config)
+        events = OperationalEvents(store)
+        worker = Worker(
+            store,
+            sender,
+            policy_from_settings(settings),
+            config,
+            on_exhausted=events.recorded,
+            on_beat=pulse.beat if pulse is not None else None,
+        )
         task = asyncio.create_task(worker.run(stop))
         try:
             yield stop
@@ -47,11 +61,15 @@ async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asy
 
 
 async def _work(settings: Settings) -> None:
+    from hookyard.services.health import HeartbeatWriter, Pulse
     from hookyard.store import Store
 
     store = Store.from_settings(settings, pool_size=4)
+    pulse = Pulse()
+    heartbeat = HeartbeatWriter(store, pulse, settings.heartbeat_seconds)
+    beating = asyncio.create_task(heartbeat.run())
     try:
-        async with delivery_worker(settings, store) as stop:
+        async with delivery_worker(settings, store, pulse) as stop:
             heap.settle()
             loop = asyncio.get_running_loop()
             for number in (signal.SIGTERM, signal.SIGINT):
@@ -60,6 +78,10 @@ async def _work(settings: Settings) -> None:
             await stop.wait()
             log.info("stopping: finishing tries in flight")
     finally:
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await store.heartbeats.forget(heartbeat.worker_id)
         await store.close()
     log.info("worker stopped")
 

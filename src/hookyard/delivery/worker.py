@@ -19,9 +19,9 @@ import contextlib
 import logging
 import random
 from collections import Counter, deque
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter as MetricCounter
@@ -41,6 +41,7 @@ FLUSH_MAX = 1000
 FLUSHERS = 4
 FLUSH_PARALLEL_MIN = 100
 RECORD_TRIES = 3
+RecordedHook = Callable[[list[Finished], datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class Worker:
         *,
         now: clock.Clock = clock.utcnow,
         random_source: retry.Random = random.random,
+        on_exhausted: RecordedHook | None = None,
+        on_beat: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._sender = sender
@@ -121,6 +124,8 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self.recorded = 0
         self.listening = asyncio.Event()
+        self._on_exhausted = on_exhausted
+        self._on_beat = on_beat
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, then finish gracefully."""
@@ -148,6 +153,8 @@ class Worker:
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            if self._on_beat is not None:
+                self._on_beat()
             self._wake.clear()
             free = self._config.global_concurrency - len(self._in_hand)
             if free < self._config.claim_threshold:
@@ -322,11 +329,14 @@ class Worker:
         return batch, False
 
     async def _record(self, batch: list[Finished], writers: asyncio.Semaphore) -> None:
+        recorded_at: datetime | None = None
         try:
             for attempt in range(1, RECORD_TRIES + 1):
                 try:
-                    await self._store.deliveries.finish(batch, now=self._now())
+                    now = self._now()
+                    await self._store.deliveries.finish(batch, now=now)
                     self.recorded += len(batch)
+                    recorded_at = now
                     break
                 except Exception:
                     # Unrecorded tries keep their leases until they expire and are tried again.
@@ -335,6 +345,18 @@ class Worker:
         finally:
             writers.release()
             self._leased.difference_update(t.delivery_id for t in batch)
+        if recorded_at is not None:
+            await self._report_exhausted(batch, recorded_at)
+
+    async def _report_exhausted(self, batch: list[Finished], at: datetime) -> None:
+        """Tell `on_exhausted` about the deliveries that gave up (rare: only then a call)."""
+        exhausted = [t for t in batch if t.state is models.DeliveryState.FAILED]
+        if not exhausted or self._on_exhausted is None:
+            return
+        try:
+            await self._on_exhausted(exhausted, at)
+        except Exception:
+            log.exception("reporting %d exhausted deliveries failed", len(exhausted))
 
     # side tasks
 

@@ -14,6 +14,7 @@ from hookyard.store.approvals import ApprovalRepository
 from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
+from hookyard.store.heartbeats import HeartbeatRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.sealing import Sealer, sealer_for
 from hookyard.store.stats import StatsRepository
@@ -52,6 +53,7 @@ class Store:
         self.history = DeliveryHistory(self.db, self.wakeup)
         self.approvals = ApprovalRepository(self.db)
         self.stats = StatsRepository(self.db)
+        self.heartbeats = HeartbeatRepository(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:
