@@ -7,7 +7,15 @@ from fastapi import FastAPI
 from hookyard import __version__
 from hookyard.api import health, limits, metrics, openapi, problems
 from hookyard.api.context import AppContext
-from hookyard.api.routes import alerts, business_units, deliveries, events, identity, webhooks
+from hookyard.api.routes import (
+    alerts,
+    business_units,
+    deliveries,
+    events,
+    identity,
+    subscriptions,
+    webhooks,
+)
 
 DESCRIPTION = (
     "Hookyard speaks the HCSS Webhooks API: tokens, business units, webhook subscriptions "
@@ -33,6 +41,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(business_units.router)
     app.include_router(webhooks.router(context.catalog))
     app.include_router(deliveries.router)
+    app.include_router(subscriptions.router)
     app.include_router(alerts.router)
 
     app.include_router(health.router)
