@@ -74,14 +74,17 @@ async def test_a_bad_alert_url_is_refused_and_nothing_is_added(
 ) -> None:
     receiver.answer("/ops", Behaviour(status=404))
     result = await asyncio.to_thread(cli, "alerts", "add", receiver.url("/ops"))
-    assert result.exit_code == 2 and "challenge" in result.stderr
+    assert result.exit_code == 2
+    assert "challenge" in result.stderr
     result = await asyncio.to_thread(
         cli, "alerts", "add", receiver.url("/x"), "--event-types", "delivery.exploded"
     )
-    assert result.exit_code == 2 and "subscription.stopped" in result.stderr
+    assert result.exit_code == 2
+    assert "subscription.stopped" in result.stderr
     assert await in_thread(cli, "alerts", "list") == []
     result = await asyncio.to_thread(cli, "alerts", "remove", receiver.url("/ops"))
-    assert result.exit_code == 1 and "no Active or Stopped" in result.stderr
+    assert result.exit_code == 1
+    assert "no Active or Stopped" in result.stderr
 
 
 # The commands.
