@@ -137,6 +137,15 @@ class Alerts:
         return Owner(client_id, PRODUCT.key, company_id, partition_value=client_id)
 
     async def _ensure_operator(self) -> None:
+        """Make the built-in company and client on first use; a second process making them at
+        the same time is fine (whichever insert loses finds the rows there)."""
+        try:
+            await self._add_operator()
+        except Exception:
+            if await self._store.tenants.client(OPERATOR_CLIENT) is None:
+                raise
+
+    async def _add_operator(self) -> None:
         if await self._store.tenants.client(OPERATOR_CLIENT) is not None:
             return
         now = self._now()
