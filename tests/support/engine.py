@@ -12,7 +12,7 @@ from hookyard import catalog, retry
 from hookyard.clock import utcnow
 from hookyard.delivery import http, netguard
 from hookyard.delivery.sender import Sender
-from hookyard.delivery.worker import RecordedHook, Worker, WorkerConfig
+from hookyard.delivery.worker import ExhaustedHook, Worker, WorkerConfig
 from hookyard.services.events import EventService
 from hookyard.store import Store
 
@@ -32,7 +32,7 @@ async def running_worker(
     timeout: float = 2.0,
     policy: retry.Policy = FAST_RETRIES,
     guard: netguard.Guard | None = None,
-    on_exhausted: RecordedHook | None = None,
+    on_exhausted: ExhaustedHook | None = None,
     **config: float,
 ) -> AsyncIterator[Worker]:
     """A worker delivering from `store` until the block ends (loopback allowed unless `guard`)."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
 from hookyard import catalog as catalogs
 from hookyard.api.app import create_app
-from hookyard.api.context import AppContext
+from hookyard.api.context import AppContext, Intake
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
 from hookyard.delivery import prober
@@ -52,6 +52,7 @@ class Runtime:
     alerts: Alerts
     events: OperationalEvents
     health: Health
+    intake: Intake = field(default_factory=Intake)
 
     def context(self) -> AppContext:
         return AppContext(
@@ -65,6 +66,7 @@ class Runtime:
             alerts=self.alerts,
             events=self.events,
             health=self.health,
+            intake=self.intake,
         )
 
     def app(self) -> FastAPI:

@@ -23,8 +23,7 @@ import orjson
 from hookyard import catalog, clock, errors, metrics, models
 from hookyard.services.subscriptions import SubscriptionRequest, Subscriptions
 from hookyard.store import Store
-from hookyard.store.deliveries import Finished
-from hookyard.store.events import NewEvent
+from hookyard.store.queue import Finished, NewEvent
 from hookyard.store.subscriptions import Owner
 
 log = logging.getLogger("hookyard.alerts")
@@ -198,7 +197,7 @@ class OperationalEvents:
         if company_id and client_id:
             events.append(_event(event_type, company_id, client_id, body))
         try:
-            ingested = await self._store.events.ingest(events, self._now())
+            ingested = await self._store.queue.ingest(events, self._now())
         except Exception:
             log.exception("queueing the operational event %s failed", event_type)
             return 0
@@ -217,21 +216,27 @@ class OperationalEvents:
             event_type, view, company_id=record.company_id, client_id=record.client_id
         )
 
-    async def recorded(self, tries: Sequence[Finished], at: datetime) -> None:
-        """After the worker recorded `tries` at `at`: `delivery.exhausted` for each that gave
-        up, and `subscription.stopped` for each record that this made Stopped."""
-        exhausted = [t for t in tries if t.state is models.DeliveryState.FAILED]
+    async def recorded(self, tries: Sequence[Finished]) -> None:
+        """After the worker recorded `tries`: `delivery.exhausted` for each whose last try
+        failed (as the store now says), and `subscription.stopped` for each record one of them
+        Stopped (stopped after that try started: a record Stopped before stays unannounced)."""
         records: dict[str, models.Subscription | None] = {}
-        for attempt in exhausted:
-            if attempt.subscription_id not in records:
-                records[attempt.subscription_id] = await self._store.subscriptions.get(
-                    attempt.subscription_id
-                )
-            record = records[attempt.subscription_id]
+        stopped: dict[str, Finished] = {}
+        for attempt in tries:
+            found = await self._store.history.get(attempt.delivery_id)
+            if found is None or found.delivery.state is not models.DeliveryState.FAILED:
+                continue  # not recorded after all: it is tried again
+            key = attempt.subscription_id
+            if key not in records:
+                records[key] = await self._store.subscriptions.get(key)
+            record = records[key]
             if record is not None:
                 await self._about(record, EXHAUSTED, delivery=_delivery_view(attempt))
-        for record in records.values():
-            if record is not None and _stopped_at(record, at):
+                if attempt.stop_reason is not None:
+                    stopped.setdefault(key, attempt)
+        for key, attempt in stopped.items():
+            record = records[key]
+            if record is not None and _stopped_by(record, attempt):
                 await self._about(record, STOPPED)
 
     async def reactivated(self, records: Sequence[models.Subscription]) -> None:
@@ -293,9 +298,11 @@ def _delivery_view(attempt: Finished) -> dict[str, Any]:
     }
 
 
-def _stopped_at(record: models.Subscription, at: datetime) -> bool:
-    changed = abs((record.status_changed_at - at).total_seconds())
-    return record.status is models.SubscriptionStatus.STOPPED and changed < 0.001
+def _stopped_by(record: models.Subscription, attempt: Finished) -> bool:
+    return (
+        record.status is models.SubscriptionStatus.STOPPED
+        and record.status_changed_at >= attempt.started_at
+    )
 
 
 def _summary(event_type: str, data: Mapping[str, Any]) -> str:

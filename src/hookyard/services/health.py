@@ -8,9 +8,10 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hookyard import clock, ids
 from hookyard.store import Store
@@ -22,14 +23,30 @@ CHECK_TIMEOUT_SECONDS = 5.0
 
 
 class Pulse:
-    """The time a worker's loop last went round, in this process."""
+    """The time a worker's loop last went round, in this process: it follows the worker's
+    `heartbeat` (a monotonic time), or is beaten by hand."""
 
-    def __init__(self, now: clock.Clock = clock.utcnow) -> None:
+    def __init__(
+        self, now: clock.Clock = clock.utcnow, monotonic: clock.Monotonic = time.monotonic
+    ) -> None:
         self._now = now
-        self.at: datetime | None = None
+        self._monotonic = monotonic
+        self._beaten: datetime | None = None
+        self._source: Callable[[], float] | None = None
+
+    def follow(self, heartbeat: Callable[[], float]) -> None:
+        """Read the beat from `heartbeat()`, the monotonic time of the loop's last turn."""
+        self._source = heartbeat
 
     def beat(self) -> None:
-        self.at = self._now()
+        self._beaten = self._now()
+
+    @property
+    def at(self) -> datetime | None:
+        if self._source is not None:
+            age = self._monotonic() - self._source()
+            return self._now() - timedelta(seconds=max(0.0, age))
+        return self._beaten
 
 
 @dataclass(frozen=True)
