@@ -15,6 +15,7 @@ from hookyard.store.approvals import ApprovalRepository
 from hookyard.store.catchup import CatchUpRepository
 from hookyard.store.database import Database
 from hookyard.store.events import EventRepository
+from hookyard.store.heartbeats import HeartbeatRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.sealing import Sealer, sealer_for
 from hookyard.store.stats import StatsRepository
@@ -58,6 +59,7 @@ class Store:
         self.stats = StatsRepository(self.db)
         self.catchup = CatchUpRepository(self.db, self.sealer)
         self.stopped = StoppedRepository(self.db, self.wakeup, self.queue.announce)
+        self.heartbeats = HeartbeatRepository(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:
