@@ -1,8 +1,8 @@
 """The probe loop every worker runs beside its deliveries: Stopped urls probed on their schedule,
 held deliveries kept within their bounds (`hookyard.services.probes`).
 
-TODO(ops): `subscription.recovered` is a log line here; raise it through the operational events
-(`services.alerts.OperationalEvents`) once that lands on main.
+A passing probe raises `subscription.recovered` as an operational event (a log line, and a
+signed delivery to the operator's and the client's alert urls, `services.alerts`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from hookyard.config import Settings
 
 if TYPE_CHECKING:
     from hookyard.delivery.netguard import Guard
-    from hookyard.services.probes import UrlProbes
+    from hookyard.services.probes import Announce, UrlProbes
     from hookyard.store import Store
+    from hookyard.store.stopped import StoppedUrl
 
 log = logging.getLogger("hookyard.probes")
 MAX_PERIOD_SECONDS = 60.0
@@ -36,7 +37,26 @@ def url_probes(settings: Settings, store: Store, guard: Guard) -> UrlProbes:
     )
     held = HeldBounds(settings.held_cap_per_record, timedelta(hours=settings.held_retention_hours))
     prober = Prober(guard, timeout=settings.challenge_timeout_seconds)
-    return UrlProbes(store, prober, schedule, held=held)
+    return UrlProbes(store, prober, schedule, held=held, announce=_operational(store))
+
+
+def _operational(store: Store) -> Announce:
+    from hookyard.services import alerts
+
+    events = alerts.OperationalEvents(store)
+
+    async def announce(url: StoppedUrl, reactivated: bool, released: int) -> None:
+        data = {
+            "callbackUrl": url.callback_url,
+            "subscriptionIds": list(url.record_ids),
+            "reactivated": reactivated,
+            "released": released,
+        }
+        await events.raise_event(
+            alerts.URL_RECOVERED, data, company_id=url.company_id, client_id=url.client_id
+        )
+
+    return announce
 
 
 async def run(probes: UrlProbes, stop: asyncio.Event, period: float | None = None) -> None:
