@@ -264,11 +264,14 @@ async def test_openapi_carries_the_hcss_operation_ids_and_tags(api: httpx.AsyncC
             expected[f"{prefix}_{name}"] = (path, method, [tag])
     assert found == expected
     schemas = document["components"]["schemas"]
-    assert list(schemas["HeavyJobSubscriptionRequest"]["properties"]) == [
+    body = schemas["HeavyJobSubscriptionRequest"]["properties"]
+    # HCSS's fields, and Hookyard's one optional addition (autoReactivate, docs/stopped.md)
+    assert [name for name in body if name != "autoReactivate"] == [
         "url",
         "eventTypes",
         "secretKey",
         "jobIds",
     ]
+    assert "autoReactivate" not in schemas["HeavyJobSubscriptionRequest"].get("required", [])
     assert schemas["HeavyJobSubscriptionRequest"]["additionalProperties"] is False
     assert list(schemas["PreConSubscription"]["properties"]) == ORDER["precon"] + TAIL
