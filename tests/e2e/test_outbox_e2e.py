@@ -41,6 +41,13 @@ def _product_engine(database_url: str, tmp_path: Path) -> Iterator[tuple[str, sq
         engine.dispose()
 
 
+def _drop(engine: sqlalchemy.Engine, table: str) -> None:
+    """The PostgreSQL database is the test run's Hookyard database: leave it as found."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+    engine.dispose()
+
+
 def _published(engine: sqlalchemy.Engine, table: str) -> int:
     with engine.connect() as connection:
         query = f"SELECT count(*) FROM {table} WHERE event_id IS NOT NULL"  # noqa: S608
@@ -48,7 +55,11 @@ def _published(engine: sqlalchemy.Engine, table: str) -> int:
 
 
 async def test_committed_events_survive_a_killed_relay_and_hookyard_down(
-    runtime: Runtime, database_url: str, receiver: Receiver, tmp_path: Path
+    runtime: Runtime,
+    database_url: str,
+    receiver: Receiver,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     subscribed = await served.subscribed_tenant(runtime, receiver)
     event = served.project_created(subscribed)
@@ -61,6 +72,7 @@ async def test_committed_events_survive_a_killed_relay_and_hookyard_down(
         "HOOKYARD_OUTBOX_HOOKYARD_URL": base,
     }
     with _product_engine(database_url, tmp_path) as (url, engine):
+        request.addfinalizer(lambda: _drop(engine, table))
         relay_args = [
             *processes.HOOKYARD, "outbox", "relay", "--database", url, "--table", table,
             "--backoff-cap", "0.5", "--poll-interval", "0.05", "--concurrency", "1",

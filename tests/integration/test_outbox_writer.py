@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ class Producer:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def producer(request: pytest.FixtureRequest, tmp_path: Path) -> Producer:
+def producer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Producer]:
     table = f"outbox_{uuid.uuid4().hex[:10]}"
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'product.db'}"
@@ -52,8 +52,12 @@ def producer(request: pytest.FixtureRequest, tmp_path: Path) -> Producer:
     engine = sqlalchemy.create_engine(_sync_url(url))
     with engine.begin() as connection:
         outbox.create_table(connection, table)
-    engine.dispose()
-    return Producer(url, table)
+    try:
+        yield Producer(url, table)
+    finally:  # the PostgreSQL database is the test run's Hookyard database: leave it as found
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP TABLE {table}")
+        engine.dispose()
 
 
 def _sync_url(url: str) -> str:
