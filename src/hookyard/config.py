@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("./.hookyard")
@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(1.0, gt=0)
     shutdown_grace_seconds: float = Field(15.0, ge=0)
 
+    retention_days: float = Field(30.0, gt=0)
+    retention_failed_days: float = Field(90.0, gt=0)
+    prune_interval_seconds: float = Field(60.0, ge=0)
+    prune_batch: int = Field(1000, ge=1, le=10_000)
+
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_header_bytes: int = Field(16 * 1024, ge=1024)
     max_json_depth: int = Field(32, ge=2)
@@ -70,6 +75,16 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part for part in re.split(r"[,\s]+", text) if part]
         return value
+
+    @model_validator(mode="after")
+    def _failed_kept_at_least_as_long(self) -> Settings:
+        if self.retention_failed_days < self.retention_days:
+            raise ValueError(
+                "HOOKYARD_RETENTION_FAILED_DAYS must be at least HOOKYARD_RETENTION_DAYS"
+                f" ({self.retention_failed_days} < {self.retention_days}): failed and held"
+                " deliveries are kept at least as long as succeeded ones"
+            )
+        return self
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.database_url:

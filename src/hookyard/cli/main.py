@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hookyard import __version__
-from hookyard.cli import credentials, demo, keys, listen, options, serve
+from hookyard.cli import credentials, demo, keys, listen, options, prune, serve
 from hookyard.cli import events as events_command
 from hookyard.cli import worker as worker_command
 
@@ -42,6 +42,7 @@ credentials.register(app)
 keys.register(app)
 worker_command.register(app)
 events_command.register(app)
+prune.register(app)
 
 
 def main() -> None:

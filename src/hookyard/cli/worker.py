@@ -1,6 +1,7 @@
 """`hookyard worker`: deliver queued deliveries until SIGTERM or SIGINT, then stop gracefully.
 
-`delivery_worker` wires a worker (guarded session, sender, retry policy) for `hookyard serve` too.
+`delivery_worker` wires a worker (guarded session, sender, retry policy) and the pruner that
+applies the retention settings beside it, for `hookyard serve` too.
 """
 
 from __future__ import annotations
@@ -38,12 +39,22 @@ async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asy
     async with http.client_session(guard, limit=config.global_concurrency) as session:
         sender = Sender(session, timeout=settings.delivery_timeout_seconds)
         worker = Worker(store, sender, policy_from_settings(settings), config)
-        task = asyncio.create_task(worker.run(stop))
+        tasks = [asyncio.create_task(worker.run(stop)), *_pruning(settings, store, stop)]
         try:
             yield stop
         finally:
             stop.set()
-            await task
+            await asyncio.gather(*tasks)
+
+
+def _pruning(settings: Settings, store: Store, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """The pruner beside the worker, unless HOOKYARD_PRUNE_INTERVAL_SECONDS is 0."""
+    from hookyard.delivery.pruner import Pruner, PrunerConfig
+
+    config = PrunerConfig.from_settings(settings)
+    if not config.enabled:
+        return []
+    return [asyncio.create_task(Pruner(store.retention, config).run(stop))]
 
 
 async def _work(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
 from hookyard.store.history import DeliveryHistory
+from hookyard.store.retention import Retention
 from hookyard.store.sealing import Sealer, sealer_for
 from hookyard.store.subscriptions import SubscriptionRepository
 from hookyard.store.tenants import TenantRepository
@@ -48,6 +49,7 @@ class Store:
         self.events = EventRepository(self.db, self.wakeup)
         self.deliveries = DeliveryRepository(self.db, self.wakeup, self.sealer.unseal)
         self.history = DeliveryHistory(self.db, self.wakeup)
+        self.retention = Retention(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:
