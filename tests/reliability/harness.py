@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from hookyard.cli import runtime as runtimes
 from hookyard.config import Settings
@@ -293,7 +294,14 @@ async def until_at_rest(
     started = time.monotonic() if since is None else since
     deadline = time.monotonic() + timeout
     while True:
-        current = await ledger(deployed, publisher, receivers.answered(), per_event)
+        try:
+            current = await ledger(deployed, publisher, receivers.answered(), per_event)
+        except DBAPIError:
+            # The test's own pool held connections the database restart cut: read again.
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+            continue
         if current.at_rest or time.monotonic() > deadline:
             return current, time.monotonic() - started
         await asyncio.sleep(0.2)
