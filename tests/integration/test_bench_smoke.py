@@ -61,6 +61,9 @@ SMOKE_DATABASES = {
     "isolation": "sqlite",
     "scale-out": "postgres",
     "memory": "postgres",
+    "backlog": "postgres",
+    "cold-burst": "sqlite",
+    "retention": "sqlite",
 }
 
 
