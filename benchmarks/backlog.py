@@ -37,7 +37,9 @@ TEMPLATE = """
 SELECT d.id FROM deliveries AS d JOIN subscriptions AS s ON s.id = d.subscription_id
 WHERE s.callback_url LIKE :url LIMIT 1
 """
-BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+BACKENDS = """
+SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+"""
 
 
 async def _fill(url: str, blackhole_url: str, rows: int) -> list[int]:

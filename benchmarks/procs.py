@@ -97,7 +97,12 @@ class CpuMeter:
     that is gone by `stop` counts what it had spent when last read."""
 
     def __init__(self, pids: Sequence[int]) -> None:
-        self._processes = [psutil.Process(pid) for pid in pids]
+        self._processes = []
+        for pid in pids:
+            try:
+                self._processes.append(psutil.Process(pid))
+            except psutil.NoSuchProcess:
+                continue
         self._start: dict[int, float] = {}
         self._last: dict[int, float] = {}
 
