@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     retention_days: float = Field(30.0, gt=0)
     retention_failed_days: float = Field(90.0, gt=0)
     prune_interval_seconds: float = Field(60.0, ge=0)
-    prune_batch: int = Field(1000, ge=1, le=10_000)
+    prune_batch: int = Field(500, ge=1, le=10_000)
 
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_header_bytes: int = Field(16 * 1024, ge=1024)

@@ -1,8 +1,9 @@
 """The pruner: a side task of the worker that deletes what retention no longer keeps.
 
 Every `interval_seconds` it prunes in batches of `batch` rows (one short transaction each,
-`hookyard.store.retention`) until a batch comes back short, pausing between batches so that the
-delivery path, which needs the same write lock on SQLite, always gets its turn. A failing pass is
+`hookyard.store.retention`) until a batch comes back short, pausing between batches at least as
+long as the batch took, so that the delivery path, which needs the same write lock on SQLite,
+always gets its turn. A failing pass is
 one warning line, and the next pass comes an interval later: pruning never stops delivery.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,7 +22,9 @@ from hookyard.store.retention import Cutoffs, Pruned, Retention
 log = logging.getLogger("hookyard.pruner")
 
 PAUSE_SECONDS = 0.02
-"""Between two batches of one pass: time for the claims and finishes waiting on the write lock."""
+"""The least pause between two batches of one pass. The pause is at least as long as the batch
+took, too, so that claims and finishes waiting on the write lock (SQLite has one writer) get at
+least half of it while a pass runs."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class PrunerConfig:
     days: float = 30.0
     failed_days: float = 90.0
     interval_seconds: float = 60.0
-    batch: int = 1000
+    batch: int = 500
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PrunerConfig:
@@ -78,13 +82,14 @@ class Pruner:
         cutoffs = self.cutoffs()
         total = Pruned()
         while stop is None or not stop.is_set():
+            started = time.monotonic()
             pruned = await self._retention.prune_batch(cutoffs, self.config.batch)
             total += pruned
             if progress is not None:
                 progress(pruned)
             if pruned.deliveries < self.config.batch and pruned.events < self.config.batch:
                 break
-            await asyncio.sleep(PAUSE_SECONDS)
+            await asyncio.sleep(max(PAUSE_SECONDS, time.monotonic() - started))
         self.pruned += total
         if total.total:
             log.info(
