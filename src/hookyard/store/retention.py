@@ -93,11 +93,14 @@ class Retention:
         """What `prune_batch` would delete if called until nothing is left (the dry run)."""
         prunable = _any_prunable(cutoffs)
         kept = exists().where(D.c.event_id == E.c.id, ~prunable)
+        deliveries = attempts = 0
         async with self._db.read() as connection:
-            deliveries = await _scalar(connection, select(func.count()).where(prunable))
-            attempts = await _scalar(
-                connection, select(func.count()).select_from(A.join(D)).where(prunable)
-            )
+            for state in schema.SETTLED:  # one state at a time, so each count uses its index
+                settled = _prunable(cutoffs, state)
+                deliveries += await _scalar(connection, select(func.count()).where(settled))
+                attempts += await _scalar(
+                    connection, select(func.count()).select_from(A.join(D)).where(settled)
+                )
             events = await _scalar(
                 connection, select(func.count()).where(_old_event(cutoffs), ~kept)
             )
