@@ -57,6 +57,7 @@ async def _flapping(database_url: str, tmp_path: Path, events: int) -> harness.R
 
 
 @pytest.mark.slice
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_receivers_that_flap_quick(database_url: str, tmp_path: Path) -> None:
     harness.assert_nothing_lost(await _flapping(database_url, tmp_path, events=100))

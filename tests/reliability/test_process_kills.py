@@ -81,6 +81,7 @@ async def _serve_killed_mid_publish(
 
 
 @pytest.mark.slice
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_sigkill_of_serve_mid_publish_quick(database_url: str, tmp_path: Path) -> None:
     result = await _serve_killed_mid_publish(database_url, tmp_path, "sqlite", events=200)
