@@ -1,7 +1,7 @@
 """retention: an index per settled delivery state on updated_at, for pruning
 
 Revision ID: 0003_retention
-Revises: 0005_ops
+Revises: 0002_queue
 Create Date: 2026-11-29 15:20:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_retention"
-down_revision = "0005_ops"
+down_revision = "0002_queue"
 branch_labels = None
 depends_on = None
 
