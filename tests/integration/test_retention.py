@@ -20,7 +20,7 @@ from hookyard.config import Settings
 from hookyard.delivery.pruner import Pruner, PrunerConfig
 from hookyard.store import Store, schema
 from hookyard.store.retention import Cutoffs, Pruned
-from tests.support import engine, tenancy
+from tests.support import engine, processes, tenancy
 from tests.support.receiver import Behaviour, Receiver
 
 BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
@@ -249,3 +249,15 @@ def test_prune_dry_run_counts_then_prune_deletes(cli_env: str) -> None:
     assert json.loads(out) == {"dryRun": False, **expected}
     code, out, _ = _invoke("prune", "--dry-run", "--json")
     assert json.loads(out) == {"dryRun": True, "deliveries": 0, "attempts": 0, "events": 0}
+
+
+def test_prune_says_so_in_one_line_when_the_database_cannot_be_reached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{processes.free_port()}/nowhere"
+    monkeypatch.setenv("HOOKYARD_DATABASE_URL", url)
+    monkeypatch.setenv("HOOKYARD_DATA_DIR", str(tmp_path / "data"))
+    code, _out, err = _invoke("prune", "--dry-run")
+    assert code == 2
+    assert err.startswith(f"error: cannot reach the database at {url}: ")
+    assert len(err.strip().splitlines()) == 1
