@@ -261,3 +261,28 @@ def test_prune_says_so_in_one_line_when_the_database_cannot_be_reached(
     assert code == 2
     assert err.startswith(f"error: cannot reach the database at {url}: ")
     assert len(err.strip().splitlines()) == 1
+
+
+async def test_a_failing_pass_is_one_warning_and_the_pruner_keeps_going(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = Store(f"postgresql://postgres@127.0.0.1:{processes.free_port()}/nowhere")
+    pruner = Pruner(store.retention, PrunerConfig(interval_seconds=0.05))
+    stop = asyncio.Event()
+    task = asyncio.create_task(pruner.run(stop))
+    try:
+
+        async def failed_twice() -> bool:
+            return len(caplog.records) >= 2
+
+        with caplog.at_level("WARNING", logger="hookyard.pruner"):
+            await engine.eventually(failed_twice, what="two failed passes")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+        await store.close()
+    first = caplog.records[0].getMessage()
+    assert first.startswith("pruning failed, retrying in 0 s: ")
+    assert "\n" not in first
+    assert not task.cancelled()
+    assert task.exception() is None

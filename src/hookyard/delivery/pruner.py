@@ -70,8 +70,9 @@ class Pruner:
             try:
                 await self.prune(stop)
             except Exception as exc:
+                reason = (str(exc).splitlines() or [type(exc).__name__])[0]
                 log.warning(
-                    "pruning failed, retrying in %.0f s: %s", self.config.interval_seconds, exc
+                    "pruning failed, retrying in %.0f s: %s", self.config.interval_seconds, reason
                 )
             await _wait(stop, self.config.interval_seconds)
 
