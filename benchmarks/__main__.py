@@ -1,7 +1,8 @@
 """`python -m benchmarks`: every scenario, its baselines in the same run, ratios and goals.
 
 `--smoke` runs each scenario at a tiny size (seconds); `--only` picks scenarios; `--json` says
-where the results go; `--backlog-rows` and `--retention-seconds` size those two scenarios.
+where the results go; `--backlog-rows` and `--retention-seconds` size those two scenarios, and
+`--size NAME=VALUE` any other size (`benchmarks.bench.Sizes`).
 Exit status 1 when a scenario failed or a delivery went missing.
 """
 
@@ -181,6 +182,13 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory and logs")
     parser.add_argument("--backlog-rows", type=int, help="dead rows in the backlog scenario")
     parser.add_argument("--retention-seconds", type=float, help="length of each retention run")
+    parser.add_argument(
+        "--size",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other size of benchmarks.bench.Sizes, e.g. --size cold_burst=10000",
+    )
     return parser.parse_args()
 
 
@@ -191,6 +199,15 @@ def sizes(args: argparse.Namespace) -> Sizes:
         chosen = replace(chosen, backlog_rows=args.backlog_rows)
     if args.retention_seconds is not None:
         chosen = replace(chosen, retention_seconds=args.retention_seconds)
+    for pair in args.size:
+        name, _, value = pair.partition("=")
+        current = getattr(chosen, name, None)
+        if not isinstance(current, int | float) or isinstance(current, bool):
+            raise SystemExit(f"--size {pair}: NAME must be a number field of Sizes")
+        try:
+            chosen = replace(chosen, **{name: type(current)(value)})
+        except ValueError:
+            raise SystemExit(f"--size {pair}: VALUE must be a {type(current).__name__}") from None
     return chosen
 
 
