@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -205,9 +206,10 @@ def sizes(args: argparse.Namespace) -> Sizes:
         if not isinstance(current, int | float) or isinstance(current, bool):
             raise SystemExit(f"--size {pair}: NAME must be a number field of Sizes")
         try:
-            chosen = replace(chosen, **{name: type(current)(value)})
+            changed: dict[str, Any] = {name: type(current)(value)}
         except ValueError:
             raise SystemExit(f"--size {pair}: VALUE must be a {type(current).__name__}") from None
+        chosen = replace(chosen, **changed)
     return chosen
 
 
