@@ -55,7 +55,7 @@ async def _fill(url: str, blackhole_url: str, rows: int) -> list[int]:
             async with store.db.write() as connection:
                 values = {"first": first, "last": last, "template": template}
                 await connection.execute(text(COPY), values)
-        if store.dialect != "postgresql":
+        if store.db.is_sqlite:
             return []
         async with store.db.read() as connection:
             return [pid for (pid,) in (await connection.execute(text(BACKENDS))).all()]
