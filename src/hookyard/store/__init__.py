@@ -14,6 +14,7 @@ from hookyard.store import queue
 from hookyard.store.approvals import ApprovalRepository
 from hookyard.store.database import Database
 from hookyard.store.events import EventRepository
+from hookyard.store.heartbeats import HeartbeatRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.retention import Retention
 from hookyard.store.sealing import Sealer, sealer_for
@@ -56,6 +57,7 @@ class Store:
         self.retention = Retention(self.db)
         self.approvals = ApprovalRepository(self.db)
         self.stats = StatsRepository(self.db)
+        self.heartbeats = HeartbeatRepository(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:
