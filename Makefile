@@ -10,7 +10,7 @@ PORT ?= 8000
 CODE := src tests $(wildcard benchmarks examples scripts)
 export HOOKYARD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run openapi test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak clean format
+.PHONY: install run openapi test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak reliability clean format
 
 install: $(STAMP)
 
@@ -46,7 +46,12 @@ imports: install
 
 pytest: install
 	$(BIN)/python -m tests.pgcheck
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not reliability or slice"
+
+# Every fault scenario (docs/reliability.md), one at a time, with the table of results at the end.
+reliability: install
+	$(BIN)/python -m tests.pgcheck
+	$(BIN)/pytest -p no:xdist -m reliability tests/reliability
 
 # The SSRF matrix alone; its tests make (and remove) a network namespace with only lo (needs root).
 security: install

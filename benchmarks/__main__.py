@@ -1,7 +1,9 @@
 """`python -m benchmarks`: every scenario, its baselines in the same run, ratios and goals.
 
 `--smoke` runs each scenario at a tiny size (seconds); `--only` picks scenarios; `--json` says
-where the results go. Exit status 1 when a scenario failed or a delivery went missing.
+where the results go; `--backlog-rows` and `--retention-seconds` size those two scenarios, and
+`--size NAME=VALUE` any other size (`benchmarks.bench.Sizes`).
+Exit status 1 when a scenario failed or a delivery went missing.
 """
 
 from __future__ import annotations
@@ -14,20 +16,37 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from benchmarks import databases, goals, latency, report, throughput
-from benchmarks.bench import FULL, SMOKE, Bench
+from benchmarks import backlog, databases, goals, latency, report, retention, throughput
+from benchmarks.bench import FULL, SMOKE, Bench, Sizes
 
-SCENARIOS = ("throughput", "latency", "fan-out", "isolation", "scale-out", "memory")
+SCENARIOS = (
+    "throughput",
+    "latency",
+    "fan-out",
+    "isolation",
+    "scale-out",
+    "memory",
+    "backlog",
+    "cold-burst",
+    "retention",
+)
 
 
 def _throughput(bench: Bench) -> None:
     sizes = bench.sizes
     _attempt(bench, "ceiling throughput", lambda: throughput.ceiling(bench, sizes.throughput))
+    _attempt(
+        bench,
+        "guarded-client ceiling throughput",
+        lambda: throughput.ceiling(bench, sizes.throughput, "guarded"),
+    )
     _attempt(bench, "celery peer throughput", lambda: throughput.celery_peer(bench, sizes.peer))
     for dialect in bench.dialects:
         _attempt(
@@ -42,7 +61,7 @@ def _latency(bench: Bench) -> None:
     _attempt(bench, "ceiling latency", lambda: latency.ceiling(bench))
     for dialect in bench.dialects:
         _attempt(bench, f"hookyard latency {dialect}", partial(latency.hookyard, bench, dialect))
-        goals.latency(bench.report, dialect)
+        goals.latency(bench.report, dialect, bench.sizes.latency_rate)
 
 
 def _fan_out(bench: Bench) -> None:
@@ -83,6 +102,39 @@ def _memory(bench: Bench) -> None:
         goals.memory(bench.report, dialect, counts)
 
 
+def _backlog(bench: Bench) -> None:
+    rows = bench.sizes.backlog_rows
+    for dialect in bench.dialects:
+        for dead in (0, rows):
+            _attempt(
+                bench,
+                f"backlog {dialect} {dead:,} rows",
+                partial(backlog.backlog, bench, dialect, dead),
+            )
+        goals.backlog(bench.report, dialect, rows)
+
+
+def _cold_burst(bench: Bench) -> None:
+    for dialect in bench.dialects:
+        _attempt(
+            bench,
+            f"cold burst {dialect}",
+            partial(throughput.cold_burst, bench, dialect, bench.sizes.cold_burst),
+        )
+        goals.cold_burst(bench.report, dialect)
+
+
+def _retention(bench: Bench) -> None:
+    for dialect in bench.dialects:
+        for prune in (False, True):
+            _attempt(
+                bench,
+                f"retention {dialect} pruning={prune}",
+                partial(retention.retention, bench, dialect, prune),
+            )
+        goals.retention(bench.report, dialect)
+
+
 RUNNERS: dict[str, Callable[[Bench], None]] = {
     "throughput": _throughput,
     "latency": _latency,
@@ -90,6 +142,9 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "isolation": _isolation,
     "scale-out": _scale_out,
     "memory": _memory,
+    "backlog": _backlog,
+    "cold-burst": _cold_burst,
+    "retention": _retention,
 }
 
 
@@ -126,7 +181,36 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--databases", default="sqlite,postgres", help="sqlite, postgres or both")
     parser.add_argument("--json", type=Path, default=Path(".bench/results.json"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory and logs")
+    parser.add_argument("--backlog-rows", type=int, help="dead rows in the backlog scenario")
+    parser.add_argument("--retention-seconds", type=float, help="length of each retention run")
+    parser.add_argument(
+        "--size",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other size of benchmarks.bench.Sizes, e.g. --size cold_burst=10000",
+    )
     return parser.parse_args()
+
+
+def sizes(args: argparse.Namespace) -> Sizes:
+    """`--smoke` or the full sizes, with the sizes given on the command line."""
+    chosen = SMOKE if args.smoke else FULL
+    if args.backlog_rows is not None:
+        chosen = replace(chosen, backlog_rows=args.backlog_rows)
+    if args.retention_seconds is not None:
+        chosen = replace(chosen, retention_seconds=args.retention_seconds)
+    for pair in args.size:
+        name, _, value = pair.partition("=")
+        current = getattr(chosen, name, None)
+        if not isinstance(current, int | float) or isinstance(current, bool):
+            raise SystemExit(f"--size {pair}: NAME must be a number field of Sizes")
+        try:
+            changed: dict[str, Any] = {name: type(current)(value)}
+        except ValueError:
+            raise SystemExit(f"--size {pair}: VALUE must be a {type(current).__name__}") from None
+        chosen = replace(chosen, **changed)
+    return chosen
 
 
 def main() -> int:
@@ -141,7 +225,7 @@ def main() -> int:
         print(f"PostgreSQL is not reachable ({problem}); run with --databases sqlite")
         return 2
     scratch = Path(tempfile.mkdtemp(prefix="hookyard-bench-"))
-    bench = Bench(SMOKE if args.smoke else FULL, scratch, dialects)
+    bench = Bench(sizes(args), scratch, dialects)
     bench.report.machine = machine()
     try:
         for name in chosen:

@@ -19,7 +19,7 @@ class Sizes:
     throughput: int = 50_000
     peer: int = 5_000
     batch_events: int = 500
-    latency_rate: float = 200.0
+    latency_rate: float = 1000.0
     latency_seconds: float = 30.0
     fanout_records: int = 10_000
     isolation_hosts: int = 20
@@ -28,8 +28,14 @@ class Sizes:
     scale_workers: tuple[int, ...] = (1, 2, 4)
     scale_deliveries: int = 16_000
     memory_counts: tuple[int, int] = (10_000, 100_000)
+    backlog_rows: int = 1_000_000
+    backlog_deliveries: int = 20_000
+    cold_burst: int = 50_000
+    retention_seconds: float = 600.0
+    retention_keep_seconds: float = 5.0
+    retention_rate: float = 2_000.0
     min_rate: float = 250.0
-    budget_seconds: float = 12 * 60
+    budget_seconds: float = 75 * 60
     memory_everywhere: bool = False
 
     def memory_dialects(self, dialects: tuple[str, ...]) -> tuple[str, ...]:
@@ -58,6 +64,12 @@ SMOKE = Sizes(
     scale_workers=(1, 2),
     scale_deliveries=200,
     memory_counts=(100, 400),
+    backlog_rows=2_000,
+    backlog_deliveries=200,
+    cold_burst=400,
+    retention_seconds=4.0,
+    retention_keep_seconds=1.0,
+    retention_rate=200.0,
     min_rate=20.0,
     memory_everywhere=True,
 )

@@ -24,15 +24,25 @@ def throughput(report: Report, dialect: str) -> None:
     if mine and ceiling:
         ratio = mine / ceiling
         report.goal("throughput", dialect, "hookyard / ceiling", ratio, ">= 0.7", ratio >= 0.7)
+    guarded = _figure(report.find("throughput", "ceiling (guarded client)"), "deliveries_per_s")
+    if mine and guarded:
+        ratio = mine / guarded
+        what = "hookyard / guarded-client ceiling"
+        report.goal("throughput", dialect, what, ratio, "(reported)", True)
     if mine and peer:
         ratio = mine / peer
         report.goal("throughput", dialect, "hookyard / celery peer", ratio, ">= 10", ratio >= 10)
 
 
-def latency(report: Report, dialect: str) -> None:
+LATENCY_P99_MS = {"sqlite": 10.0, "postgres": 20.0}
+
+
+def latency(report: Report, dialect: str, rate: float) -> None:
     p99 = _figure(report.find("latency", "hookyard", dialect), "p99_ms")
     if p99 is not None:
-        report.goal("latency", dialect, "p99 ms at the steady rate", p99, "<= 50", p99 <= 50)
+        most = LATENCY_P99_MS[dialect]
+        what = f"p99 ms at {rate:,.0f} events/s"
+        report.goal("latency", dialect, what, p99, f"<= {most:g}", p99 <= most)
 
 
 def fan_out(report: Report, dialect: str) -> None:
@@ -85,3 +95,40 @@ def memory(report: Report, dialect: str, counts: tuple[int, int]) -> None:
         growth = large / small - 1
         what = f"RSS growth {counts[0]:,} -> {counts[1]:,} deliveries"
         report.goal("memory", dialect, what, growth * 100, "<= 10 %", growth <= 0.10)
+
+
+def backlog(report: Report, dialect: str, rows: int) -> None:
+    dead = report.find("backlog", f"hookyard, {rows:,} dead rows", dialect)
+    base = report.find("backlog", "hookyard, 0 dead rows", dialect)
+    slowed, fast = _figure(dead, "deliveries_per_s"), _figure(base, "deliveries_per_s")
+    if slowed and fast:
+        ratio = slowed / fast
+        what = f"healthy rate with {rows:,} dead rows / without"
+        report.goal("backlog", dialect, what, ratio, ">= 0.67", ratio >= 0.67)
+    dear, cheap = _figure(dead, "cpu_ms_per_delivery"), _figure(base, "cpu_ms_per_delivery")
+    if dear and cheap:
+        ratio = dear / cheap
+        what = "CPU per delivery (serve + its database backends) with / without"
+        report.goal("backlog", dialect, what, ratio, "<= 1.2", ratio <= 1.2)
+
+
+def cold_burst(report: Report, dialect: str) -> None:
+    cold = _figure(report.find("cold burst", "hookyard cold", dialect), "deliveries_per_s")
+    warm = _figure(report.find("cold burst", "hookyard warm", dialect), "deliveries_per_s")
+    if cold and warm:
+        ratio = cold / warm
+        report.goal("cold burst", dialect, "cold rate / warm rate", ratio, ">= 0.9", ratio >= 0.9)
+
+
+def retention(report: Report, dialect: str) -> None:
+    pruned = report.find("retention", "hookyard, pruning", dialect)
+    kept = report.find("retention", "hookyard, no pruning", dialect)
+    growth = None if pruned is None or pruned.missing else pruned.figures.get("size_growth_pct")
+    if growth is not None:
+        what = "database growth over the second half, pruning"
+        report.goal("retention", dialect, what, growth, "<= 20 %", growth <= 20)
+    fast, slow = _figure(kept, "deliveries_per_s"), _figure(pruned, "deliveries_per_s")
+    if fast and slow:
+        ratio = slow / fast
+        what = "delivery rate with pruning / without"
+        report.goal("retention", dialect, what, ratio, ">= 0.9", ratio >= 0.9)

@@ -90,3 +90,36 @@ def wait_until(condition: object, timeout: float, what: str, step: float = 0.05)
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(step)
+
+
+class CpuMeter:
+    """CPU seconds (user + system) some processes spend between `start` and `stop`; a process
+    that is gone by `stop` counts what it had spent when last read."""
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        self._processes = []
+        for pid in pids:
+            try:
+                self._processes.append(psutil.Process(pid))
+            except psutil.NoSuchProcess:
+                continue
+        self._start: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+
+    def start(self) -> CpuMeter:
+        self._start = {p.pid: self._read(p) for p in self._processes}
+        self._last = dict(self._start)
+        return self
+
+    def stop(self) -> float:
+        for process in self._processes:
+            self._last[process.pid] = self._read(process, self._last.get(process.pid, 0.0))
+        return sum(self._last[pid] - self._start.get(pid, 0.0) for pid in self._last)
+
+    @staticmethod
+    def _read(process: psutil.Process, default: float = 0.0) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            return default
+        return float(times.user + times.system)

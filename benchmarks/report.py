@@ -21,6 +21,12 @@ UNITS = {
     "peak_rss_mb": ("peak RSS MB", "{:.0f}"),
     "startup_s": ("first receipt s", "{:.2f}"),
     "blackhole_requests": ("blackhole reqs", "{:.0f}"),
+    "cpu_ms_per_delivery": ("CPU ms/delivery", "{:.2f}"),
+    "fill_s": ("backlog insert s", "{:.0f}"),
+    "size_mid_mb": ("size at half MB", "{:.1f}"),
+    "size_end_mb": ("size at end MB", "{:.1f}"),
+    "size_growth_pct": ("growth %", "{:.0f}"),
+    "drain_s": ("drained after s", "{:.1f}"),
 }
 
 

@@ -20,10 +20,14 @@ from benchmarks.hookyard_side import Deployment, Publisher, provision
 from benchmarks.receiver import ReceiverProcess
 from benchmarks.results import Run, rate
 
+CEILINGS = {"plain": "ceiling", "guarded": "ceiling (guarded client)"}
+"""The honest ceiling (a bare aiohttp session, no Hookyard code), which the ratios use, and the
+same POSTs through Hookyard's guarded client, shown beside it."""
 
-def ceiling(bench: Bench, count: int) -> Run:
-    """The same signed POSTs from Hookyard's client and loop, nothing stored."""
-    out = bench.place("ceiling") / "throughput.json"
+
+def ceiling(bench: Bench, count: int, client: str = "plain") -> Run:
+    """The same signed POSTs under uvloop, nothing stored (`benchmarks.ceiling`)."""
+    out = bench.place(f"ceiling-{client}") / "throughput.json"
     with ReceiverProcess(healthy=HOSTS) as receiver:
         command = [
             sys.executable,
@@ -32,12 +36,15 @@ def ceiling(bench: Bench, count: int) -> Run:
             f"--out={out}",
             f"--count={count}",
             f"--concurrency={CONCURRENCY}",
+            f"--client={client}",
             *receiver.urls(),
         ]
         subprocess.run(command, check=True, timeout=bench.sizes.timeout(count), cwd=procs.ROOT)
         stats = receiver.wait_distinct(count, 30)
     started = json.loads(out.read_text())["started_at"]
-    run = Run("throughput", "ceiling", "-", count, stats["healthy_distinct"], stats["duplicates"])
+    run = Run(
+        "throughput", CEILINGS[client], "-", count, stats["healthy_distinct"], stats["duplicates"]
+    )
     run.figures["deliveries_per_s"] = rate(count, started, stats["last_new_at"])
     return bench.report.add(run)
 
@@ -94,6 +101,35 @@ def hookyard(bench: Bench, dialect: str, count: int, scenario: str = "throughput
     run.figures["deliveries_per_s"] = rate(expected, first, stats["last_new_at"])
     run.figures["peak_rss_mb"] = max(peaks.values())
     return bench.report.add(run)
+
+
+def cold_burst(bench: Bench, dialect: str, count: int) -> list[Run]:
+    """`count` deliveries into a database created just before, then `count` more into the same,
+    now warm, database: plans chosen on empty tables must not make the first burst slower."""
+    place = bench.place(f"cold-burst-{dialect}")
+    events = count // HOSTS
+    runs = []
+    with (
+        databases.fresh(dialect, place) as url,
+        ReceiverProcess(healthy=HOSTS) as receiver,
+        Deployment.start(url, place) as deployment,
+    ):
+        provision(deployment, receiver.urls(), HOSTS)
+        for burst, contender in enumerate(("hookyard cold", "hookyard warm")):
+            publisher = Publisher(deployment)
+            seqs = range(burst * events, (burst + 1) * events)
+            asyncio.run(publisher.batches(seqs, bench.sizes.batch_events))
+            stats = deployment.wait_delivered(
+                receiver, (burst + 1) * events * HOSTS, bench.sizes.timeout(count)
+            )
+            received = stats["healthy_distinct"] - burst * events * HOSTS
+            run = Run("cold burst", contender, dialect, events * HOSTS, received, 0)
+            run.figures["deliveries_per_s"] = rate(
+                events * HOSTS, min(publisher.published.values()), stats["last_new_at"]
+            )
+            runs.append(bench.report.add(run))
+        runs[-1].duplicates = stats["duplicates"]
+    return runs
 
 
 def worker_memory(bench: Bench, dialect: str, counts: tuple[int, int]) -> list[Run]:

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("./.hookyard")
@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     held_cap_per_record: int = Field(10_000, ge=0)
     held_retention_hours: float = Field(72.0, ge=0)
 
+    retention_days: float = Field(30.0, gt=0)
+    retention_failed_days: float = Field(90.0, gt=0)
+    prune_interval_seconds: float = Field(60.0, ge=0)
+    prune_batch: int = Field(500, ge=1, le=10_000)
+
     metrics_token: str = ""
     metrics_top_hosts: int = Field(10, ge=1, le=1000)
     ready_worker_seconds: float = Field(30.0, gt=0)
@@ -82,6 +87,16 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part for part in re.split(r"[,\s]+", text) if part]
         return value
+
+    @model_validator(mode="after")
+    def _failed_kept_at_least_as_long(self) -> Settings:
+        if self.retention_failed_days < self.retention_days:
+            raise ValueError(
+                "HOOKYARD_RETENTION_FAILED_DAYS must be at least HOOKYARD_RETENTION_DAYS"
+                f" ({self.retention_failed_days} < {self.retention_days}): failed and held"
+                " deliveries are kept at least as long as succeeded ones"
+            )
+        return self
 
     @field_validator("approval_hosts", mode="after")
     @classmethod

@@ -33,7 +33,10 @@ def ulid() -> str:
     forked child), not `secrets`: an id must be unique, not unguessable (every read of it is
     authorised by the caller's company), and `secrets` is a system call per id, which showed in
     the worker's profile at thousands of attempt ids a second."""
-    value = (time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)
+    return _encode((time.time_ns() // 1_000_000) << 80 | random.getrandbits(80))
+
+
+def _encode(value: int) -> str:
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])
@@ -44,6 +47,11 @@ def ulid() -> str:
 def prefixed(prefix: str) -> str:
     """A prefixed id such as `dlv_01J...`."""
     return f"{prefix}_{ulid()}"
+
+
+def floor(prefix: str, unix_ms: int) -> str:
+    """The smallest prefixed id made at `unix_ms`: every id made earlier sorts before it."""
+    return f"{prefix}_{_encode(max(unix_ms, 0) << 80)}"
 
 
 def is_guid(text: str) -> bool:

@@ -61,11 +61,21 @@ SMOKE_DATABASES = {
     "isolation": "sqlite",
     "scale-out": "postgres",
     "memory": "postgres",
+    "backlog": "sqlite",
+    "cold-burst": "sqlite",
+    "retention": "sqlite",
 }
 
 
+# Scenarios that start two deployments (a baseline and a contender) get longer on a loaded machine.
+SMOKE_SECONDS = {"backlog": 240, "cold-burst": 180, "retention": 240}
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize(
+    "scenario",
+    [pytest.param(s, marks=pytest.mark.timeout(SMOKE_SECONDS.get(s, 120))) for s in SCENARIOS],
+)
 def test_scenario_at_tiny_size_delivers_everything(scenario: str, tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     database = SMOKE_DATABASES[scenario]
@@ -79,7 +89,12 @@ def test_scenario_at_tiny_size_delivers_everything(scenario: str, tmp_path: Path
         f"--json={results}",
     ]
     finished = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=115, check=False
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_SECONDS.get(scenario, 120) - 5,
+        check=False,
     )
     report = json.loads(results.read_text())
     assert report["errors"] == [], finished.stdout + finished.stderr

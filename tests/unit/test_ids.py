@@ -5,6 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import re
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from hookyard import ids
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -35,3 +38,15 @@ def test_a_forked_child_draws_other_random_bits() -> None:
     process.join(timeout=30)
     ours = [ids.ulid()[10:] for _ in range(100)]
     assert not set(theirs) & set(ours)
+
+
+MILLISECONDS = st.integers(min_value=0, max_value=2**48 - 1)
+
+
+@given(made=MILLISECONDS, cutoff=MILLISECONDS, bits=st.integers(0, 2**80 - 1))
+def test_the_floor_of_a_moment_sorts_after_every_id_made_before_it(
+    made: int, cutoff: int, bits: int
+) -> None:
+    made_then = f"{ids.EVENT}_{ids._encode(made << 80 | bits)}"
+    floor = ids.floor(ids.EVENT, cutoff)
+    assert (made_then < floor) == (made < cutoff)

@@ -13,6 +13,7 @@ from hookyard.cli import (
     keys,
     listen,
     options,
+    prune,
     serve,
     subscriptions,
 )
@@ -57,6 +58,7 @@ keys.register(app)
 worker_command.register(app)
 events_command.register(app)
 outbox_command.register(app)
+prune.register(app)
 
 
 def main() -> None:

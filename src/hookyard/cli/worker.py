@@ -1,8 +1,9 @@
 """`hookyard worker`: deliver queued deliveries until SIGTERM or SIGINT, then stop gracefully.
 
-`delivery_worker` wires a worker (guarded session, sender, retry policy) for `hookyard serve` too.
-A worker whose side task could not be kept running stops, and the process exits 1 so that its
-supervisor (systemd, Kubernetes, Docker) starts a fresh one.
+`delivery_worker` wires a worker (guarded session, sender, retry policy) and the pruner that
+applies the retention settings beside it, for `hookyard serve` too. A worker whose side task could
+not be kept running stops, and the process exits 1 so that its supervisor (systemd, Kubernetes,
+Docker) starts a fresh one.
 """
 
 from __future__ import annotations
@@ -74,11 +75,22 @@ async def delivery_worker(
             pulse.follow(lambda: worker.heartbeat)
         task = asyncio.create_task(worker.run(stop))
         probing = asyncio.create_task(probes.run(probes.url_probes(settings, store, guard), stop))
+        pruning = _pruning(settings, store, stop)
         try:
             yield Running(worker, stop, task)
         finally:
             stop.set()
-            await asyncio.gather(task, probing, return_exceptions=True)
+            await asyncio.gather(task, probing, *pruning, return_exceptions=True)
+
+
+def _pruning(settings: Settings, store: Store, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """The pruner beside the worker, unless HOOKYARD_PRUNE_INTERVAL_SECONDS is 0."""
+    from hookyard.delivery.pruner import Pruner, PrunerConfig
+
+    config = PrunerConfig.from_settings(settings)
+    if not config.enabled:
+        return []
+    return [asyncio.create_task(Pruner(store.retention, config).run(stop))]
 
 
 async def _work(settings: Settings) -> int:

@@ -17,6 +17,7 @@ from hookyard.store.database import Database
 from hookyard.store.events import EventRepository
 from hookyard.store.heartbeats import HeartbeatRepository
 from hookyard.store.history import DeliveryHistory
+from hookyard.store.retention import Retention
 from hookyard.store.sealing import Sealer, sealer_for
 from hookyard.store.stats import StatsRepository
 from hookyard.store.stopped import StoppedRepository
@@ -55,6 +56,7 @@ class Store:
         )
         self.events = EventRepository(self.db)
         self.history = DeliveryHistory(self.db, self.wakeup, self.queue.announce)
+        self.retention = Retention(self.db)
         self.approvals = ApprovalRepository(self.db)
         self.stats = StatsRepository(self.db)
         self.catchup = CatchUpRepository(self.db, self.sealer)

@@ -34,6 +34,10 @@ NAMING = {
 }
 metadata = MetaData(naming_convention=NAMING)
 
+SETTLED = ("succeeded", "failed", "held")
+"""Delivery states no worker will change again on its own; each has an index on `updated_at`,
+which is how retention finds the old ones (`hookyard.store.retention`)."""
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime, stored naive in UTC so both dialects agree."""
@@ -188,6 +192,15 @@ deliveries = Table(
         "locked_until",
         sqlite_where=text("state = 'in_flight'"),
         postgresql_where=text("state = 'in_flight'"),
+    ),
+    *(
+        Index(
+            f"ix_deliveries_{state}_at",
+            "updated_at",
+            sqlite_where=text(f"state = '{state}'"),
+            postgresql_where=text(f"state = '{state}'"),
+        )
+        for state in SETTLED
     ),
 )
 

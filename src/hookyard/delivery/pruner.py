@@ -1,0 +1,109 @@
+"""The pruner: a side task of the worker that deletes what retention no longer keeps.
+
+Every `interval_seconds` it prunes in batches of `batch` rows (one short transaction each,
+`hookyard.store.retention`) until a batch comes back short, pausing between batches at least as
+long as the batch took, so that the delivery path, which needs the same write lock on SQLite,
+always gets its turn. A failing pass is
+one warning line, and the next pass comes an interval later: pruning never stops delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hookyard import clock
+from hookyard.config import Settings
+from hookyard.store.retention import Cutoffs, Pruned, Retention
+
+log = logging.getLogger("hookyard.pruner")
+
+PAUSE_SECONDS = 0.02
+"""The least pause between two batches of one pass. The pause is at least as long as the batch
+took, too, so that claims and finishes waiting on the write lock (SQLite has one writer) get at
+least half of it while a pass runs."""
+
+
+@dataclass(frozen=True)
+class PrunerConfig:
+    days: float = 30.0
+    failed_days: float = 90.0
+    interval_seconds: float = 60.0
+    batch: int = 500
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PrunerConfig:
+        return cls(
+            days=settings.retention_days,
+            failed_days=settings.retention_failed_days,
+            interval_seconds=settings.prune_interval_seconds,
+            batch=settings.prune_batch,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        """An interval of 0 turns the worker's pruning off (run `hookyard prune` instead)."""
+        return self.interval_seconds > 0
+
+
+class Pruner:
+    """Prunes `retention` now and then until stopped."""
+
+    def __init__(
+        self, retention: Retention, config: PrunerConfig, *, now: clock.Clock = clock.utcnow
+    ) -> None:
+        self._retention = retention
+        self.config = config
+        self._now = now
+        self.pruned = Pruned()
+        """Everything this pruner deleted since it started."""
+
+    def cutoffs(self) -> Cutoffs:
+        return Cutoffs.at(self._now(), days=self.config.days, failed_days=self.config.failed_days)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Prune every interval until `stop` is set; a failed pass is logged and retried later."""
+        while not stop.is_set():
+            try:
+                await self.prune(stop)
+            except Exception as exc:
+                reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+                log.warning(
+                    "pruning failed, retrying in %.0f s: %s", self.config.interval_seconds, reason
+                )
+            await _wait(stop, self.config.interval_seconds)
+
+    async def prune(
+        self, stop: asyncio.Event | None = None, progress: Callable[[Pruned], None] | None = None
+    ) -> Pruned:
+        """One pass: batches until nothing more is due (or `stop` is set); what was deleted."""
+        cutoffs = self.cutoffs()
+        total = Pruned()
+        while stop is None or not stop.is_set():
+            started = time.monotonic()
+            pruned = await self._retention.prune_batch(cutoffs, self.config.batch)
+            total += pruned
+            if progress is not None:
+                progress(pruned)
+            if pruned.deliveries < self.config.batch and pruned.events < self.config.batch:
+                break
+            await asyncio.sleep(max(PAUSE_SECONDS, time.monotonic() - started))
+        self.pruned += total
+        if total.total:
+            log.info(
+                "pruned %d deliveries, %d attempts, %d events",
+                total.deliveries,
+                total.attempts,
+                total.events,
+            )
+        return total
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return
