@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("./.hookyard")
@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     token_failures_per_client: int = Field(10, ge=1)
     token_failures_per_address: int = Field(30, ge=1)
     token_failure_window_seconds: float = Field(300.0, gt=0)
+    token_failure_wait_seconds: float = Field(1.0, gt=0)
     auth_cache_seconds: float = Field(1.0, ge=0, le=60)
 
     allow_private_callbacks: bool = False
@@ -58,7 +59,13 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(1000, ge=1)
     secret_overlap_hours: float = Field(24.0, ge=0)
     secret_key: str = ""
+    secret_key_file: Path | None = None
+    jwt_keys: str = ""
+    jwt_keys_file: Path | None = None
     catalog_file: Path | None = None
+
+    proxy_headers: bool = True
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("allowed_callback_networks", mode="before")
     @classmethod
@@ -70,6 +77,15 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part for part in re.split(r"[,\s]+", text) if part]
         return value
+
+    @model_validator(mode="after")
+    def _one_source_per_key_kind(self) -> Settings:
+        """A key ring comes from the variable or from the file, never both."""
+        if self.secret_key.strip() and self.secret_key_file is not None:
+            raise ValueError("set HOOKYARD_SECRET_KEY or HOOKYARD_SECRET_KEY_FILE, not both")
+        if self.jwt_keys.strip() and self.jwt_keys_file is not None:
+            raise ValueError("set HOOKYARD_JWT_KEYS or HOOKYARD_JWT_KEYS_FILE, not both")
+        return self
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.database_url:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hookyard import __version__
-from hookyard.cli import credentials, demo, keys, listen, options, serve
+from hookyard.cli import credentials, demo, doctor, keys, listen, options, serve
 from hookyard.cli import events as events_command
 from hookyard.cli import worker as worker_command
 
@@ -34,6 +34,7 @@ def migrate() -> None:
     typer.echo(f"database at {options.safe_url(settings.database_url)} is up to date")
 
 
+app.command("check")(doctor.check)
 app.command()(serve.serve)
 app.command()(serve.api)
 app.command()(listen.listen)

@@ -10,9 +10,11 @@ import time
 
 from hookyard import clock
 from hookyard.config import Settings
+from hookyard.store.auth_failures import AuthFailureRepository
 from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
+from hookyard.store.fingerprints import KeyFingerprintRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.sealing import Sealer, sealer_for
 from hookyard.store.subscriptions import SubscriptionRepository
@@ -48,6 +50,8 @@ class Store:
         self.events = EventRepository(self.db, self.wakeup)
         self.deliveries = DeliveryRepository(self.db, self.wakeup, self.sealer.unseal)
         self.history = DeliveryHistory(self.db, self.wakeup)
+        self.fingerprints = KeyFingerprintRepository(self.db)
+        self.auth_failures = AuthFailureRepository(self.db, monotonic=monotonic)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:
