@@ -41,12 +41,16 @@ def throttle(
 
 
 async def wait_of(limiter: FailureThrottle, client_id: str, address: str | None) -> int:
+    """The Retry-After a request would get now (0: none), checked against its message."""
+    refusal: errors.RateLimited | None = None
     try:
         await limiter.check(client_id, address)
     except errors.RateLimited as exc:
-        assert f"retry after {exc.retry_after} seconds" in exc.detail
-        return exc.retry_after
-    return 0
+        refusal = exc
+    if refusal is None:
+        return 0
+    assert f"retry after {refusal.retry_after} seconds" in refusal.detail
+    return refusal.retry_after
 
 
 @given(limit=st.integers(1, 20), window=st.floats(1, 3600), failures=st.integers(0, 200))

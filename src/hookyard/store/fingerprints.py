@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 
 from hookyard import clock
@@ -59,11 +61,16 @@ class KeyFingerprintRepository:
             for kid, fingerprint in keys.items():
                 if kid not in known:
                     values = {"kind": kind, "kid": kid, "fingerprint": fingerprint}
-                    await connection.execute(insert(table).values(**values, first_seen_at=now))
+                    statement = self._insert().values(**values, first_seen_at=now)
+                    await connection.execute(statement.on_conflict_do_nothing())
             latest = sorted(known.values(), key=_current_first)
             if not latest or latest[0].kid != current or latest[0].current_since is None:
                 key = and_(table.c.kind == kind, table.c.kid == current)
                 await connection.execute(update(table).where(key).values(current_since=now))
+
+    def _insert(self) -> Any:
+        """An INSERT that can skip a row another process added first (two starting at once)."""
+        return (sqlite if self._db.is_sqlite else postgresql).insert(table)
 
     async def forget(self, kind: str, kid: str) -> bool:
         """Remove a key's record (the key itself is not here); whether there was one."""
