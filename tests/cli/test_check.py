@@ -88,11 +88,20 @@ def test_other_keys_than_the_database_has_seen_are_a_problem_with_the_fix(
 
 def test_an_unmigrated_database_says_run_migrate(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    (tmp_path / "empty.db").touch()
     result = check({"HOOKYARD_DATABASE_URL": url, "HOOKYARD_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 1
     (found,) = problems(result)
     assert "the database has no schema" in found
     assert found.endswith("run `hookyard migrate`")
+
+
+def test_a_missing_sqlite_file_is_a_problem_and_is_not_created(tmp_path: Path) -> None:
+    result = check({"HOOKYARD_DATA_DIR": str(tmp_path / "data")})
+    assert result.exit_code == 1
+    (found,) = problems(result)
+    assert f"there is no SQLite file at {tmp_path / 'data' / 'hookyard.db'}" in found
+    assert not (tmp_path / "data").exists()
 
 
 def test_an_unreachable_database_is_one_problem_line(tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from hookyard import clock, errors
 from hookyard.cli import options
@@ -84,9 +84,27 @@ def _guard(settings: Settings) -> Iterator[Finding]:
         )
 
 
+def _missing_sqlite_file(settings: Settings) -> Finding | None:
+    """A SQLite file that does not exist (opening it would create it: the check changes nothing)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or Path(url.database).exists():
+        return None
+    return problem(
+        f"database: there is no SQLite file at {url.database}; run `hookyard migrate` to create "
+        "it, or correct HOOKYARD_DATABASE_URL / HOOKYARD_DATA_DIR"
+    )
+
+
 async def _database(settings: Settings) -> list[Finding]:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from hookyard.store import Store
 
+    missing = _missing_sqlite_file(settings)
+    if missing is not None:
+        return [missing]
     url = options.safe_url(settings.database_url)
     store = Store(settings.database_url, pool_size=1)
     try:

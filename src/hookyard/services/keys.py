@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
-from hookyard import clock, errors, ids
+from hookyard import clock, errors, ids, watched
 from hookyard.config import Settings
 from hookyard.store.sealing import read_key_file
 from hookyard.watched import CHECK_SECONDS, WatchedDirectory
@@ -173,9 +173,10 @@ class KeyRing:
     ) -> None:
         self.directory = directory
         self._watch = WatchedDirectory(directory, check_seconds=check_seconds, monotonic=monotonic)
-        self.keys = self._load()
-        if not self.keys:
-            self.rotate()
+        with watched.creating(directory):
+            self.keys = self._load()
+            if not self.keys:
+                self.rotate()
 
     def _load(self) -> list[SigningKey]:
         self._watch.seen()

@@ -19,7 +19,7 @@ import base64
 import os
 from pathlib import Path
 
-from hookyard import errors, ids, secretbox
+from hookyard import errors, ids, secretbox, watched
 from hookyard.config import Settings
 from hookyard.secretbox import SecretBox, SecretBoxError
 from hookyard.watched import WatchedDirectory
@@ -176,8 +176,9 @@ def sealer_for(settings: Settings) -> Sealer:
     if configured.strip():
         return Sealer(SecretBox(encryption_keys(Path(), configured)))
     directory = key_directory(settings)
-    if not sorted(directory.glob("*.key")):
-        add_encryption_key(directory)
+    with watched.creating(directory):
+        if not sorted(directory.glob("*.key")):
+            add_encryption_key(directory)
     return Sealer(keys=KeyDirectory(directory))
 
 
