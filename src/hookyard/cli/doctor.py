@@ -177,9 +177,16 @@ async def _keys(settings: Settings) -> list[Finding]:
         return [problem(exc.detail)]
     if found:
         return [problem(text) for text in found]
-    return [
-        ok(
-            f"keys: {startup.jwt_source(settings)} and {startup.secret_source(settings)} "
-            "match the keys the database has seen"
-        )
-    ]
+    sources = {key_check.JWT: startup.jwt_source, key_check.SECRET: startup.secret_source}
+    return [_keys_ok(settings, kind, source(settings)) for kind, source in sources.items()]
+
+
+def _keys_ok(settings: Settings, kind: str, source: str) -> Finding:
+    from hookyard.cli import startup
+    from hookyard.services import key_check
+
+    name = key_check.NAMES[kind]
+    if startup.directory_is_empty(settings, kind):
+        where = startup.directory(settings, kind)
+        return ok(f"keys: no {name} yet; the first `serve` or `api` makes one in {where}")
+    return ok(f"keys: the {name}s from {source} match the ones the database has seen")

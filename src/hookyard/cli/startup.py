@@ -29,23 +29,21 @@ def secret_source(settings: Settings) -> str:
     return f"the key files in {sealing.key_directory(settings)}"
 
 
-def _directory(settings: Settings, kind: str) -> str:
+def directory(settings: Settings, kind: str) -> str:
     if kind == key_check.JWT:
         return str(signing_keys.jwt_directory(settings))
     return str(sealing.key_directory(settings))
 
 
-def _directory_is_empty(settings: Settings, kind: str) -> bool:
+def directory_is_empty(settings: Settings, kind: str) -> bool:
     """No key configured for `kind` and none in its data directory: one would be made."""
     if kind == key_check.JWT:
-        directory = signing_keys.jwt_directory(settings)
         configured = settings.jwt_keys.strip() or settings.jwt_keys_file
-        pattern = "*.pem"
+        files = signing_keys.jwt_directory(settings).glob("*.pem")
     else:
-        directory = sealing.key_directory(settings)
         configured = settings.secret_key.strip() or settings.secret_key_file
-        pattern = "*.key"
-    return not configured and not any(directory.glob(pattern))
+        files = sealing.key_directory(settings).glob("*.key")
+    return not configured and not any(files)
 
 
 def rings(settings: Settings, kinds: tuple[str, ...]) -> list[key_check.Ring]:
@@ -73,8 +71,8 @@ async def key_problems(
         found: list[str] = []
         present = []
         for kind in kinds:
-            if _directory_is_empty(settings, kind):
-                found += await key_check.unseen_directory(store, kind, _directory(settings, kind))
+            if directory_is_empty(settings, kind):
+                found += await key_check.unseen_directory(store, kind, directory(settings, kind))
                 if not make:
                     continue
             present.append(kind)
