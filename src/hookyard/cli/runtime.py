@@ -18,6 +18,7 @@ from hookyard.delivery import prober
 from hookyard.delivery.netguard import Guard
 from hookyard.services import identity
 from hookyard.services import keys as signing_keys
+from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
 from hookyard.services.identity import Identity
 from hookyard.services.subscriptions import Subscriptions
@@ -46,6 +47,7 @@ class Runtime:
     identity: Identity
     credentials: Credentials
     subscriptions: Subscriptions
+    approvals: Approvals
 
     def context(self) -> AppContext:
         return AppContext(
@@ -55,6 +57,7 @@ class Runtime:
             identity=self.identity,
             credentials=self.credentials,
             subscriptions=self.subscriptions,
+            approvals=self.approvals,
         )
 
     def app(self) -> FastAPI:
@@ -98,7 +101,8 @@ def build(settings: Settings) -> Runtime:
     credentials = Credentials(store, known_scopes(catalog))
     guard = Guard.from_settings(settings)
     challenges = prober.Prober(guard, timeout=settings.challenge_timeout_seconds)
-    subscriptions = Subscriptions(store, settings, challenges)
+    approvals = Approvals(store, settings.approval_hosts, contact=settings.approval_contact)
+    subscriptions = Subscriptions(store, settings, challenges, approvals=approvals)
     credentials.on_connection_change(subscriptions.connection_changed)
     return Runtime(
         settings=settings,
@@ -115,4 +119,5 @@ def build(settings: Settings) -> Runtime:
         ),
         credentials=credentials,
         subscriptions=subscriptions,
+        approvals=approvals,
     )

@@ -10,6 +10,7 @@ import time
 
 from hookyard import clock
 from hookyard.config import Settings
+from hookyard.store.approvals import ApprovalRepository
 from hookyard.store.auth_failures import AuthFailureRepository
 from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
@@ -17,6 +18,7 @@ from hookyard.store.events import EventRepository
 from hookyard.store.fingerprints import KeyFingerprintRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.sealing import Sealer, sealer_for
+from hookyard.store.stats import StatsRepository
 from hookyard.store.subscriptions import SubscriptionRepository
 from hookyard.store.tenants import TenantRepository
 from hookyard.store.wakeup import Wakeup
@@ -50,6 +52,8 @@ class Store:
         self.events = EventRepository(self.db, self.wakeup)
         self.deliveries = DeliveryRepository(self.db, self.wakeup, self.sealer.unseal)
         self.history = DeliveryHistory(self.db, self.wakeup)
+        self.approvals = ApprovalRepository(self.db)
+        self.stats = StatsRepository(self.db)
         self.fingerprints = KeyFingerprintRepository(self.db)
         self.auth_failures = AuthFailureRepository(self.db, monotonic=monotonic)
 
