@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 
 from hookyard import clock, errors
-from hookyard.store.auth_failures import AuthFailureRepository, Key, key
+from hookyard.store.auth_failures import AuthFailureRepository, Counted, Key, key
 
 EVERY_CLIENT = "*"
 NO_ADDRESS = ""
@@ -72,18 +72,15 @@ class FailureThrottle:
             )
 
     async def failed(self, client_id: str, address: str | None) -> None:
-        """Count one failed authentication against both keys."""
-        now = self._now()
+        """Count one failed authentication against both keys (one transaction)."""
         pair, *everyone = _keys(client_id, address)
-        limit = self._per_client
-        await self._failures.failed(
-            pair, window_seconds=limit.window_seconds, block_for=limit.block_for, now=now
-        )
-        limit = self._per_address
-        for counted in everyone:
-            await self._failures.failed(
-                counted, window_seconds=limit.window_seconds, block_for=limit.block_for, now=now
-            )
+        counts = [_counted(pair, self._per_client)]
+        counts += [_counted(counted, self._per_address) for counted in everyone]
+        await self._failures.failed(counts, now=self._now())
+
+
+def _counted(counted: Key, limit: Limit) -> Counted:
+    return Counted(counted, limit.window_seconds, limit.block_for)
 
 
 def _keys(client_id: str, address: str | None) -> list[Key]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import clock
 from hookyard.store import schema
@@ -24,6 +26,15 @@ table = schema.token_failures
 CLEAN_EVERY_SECONDS = 60.0
 CLIENT_ID_CHARS = 128
 Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A key to count a failure against, its window, and how long a count blocks it."""
+
+    key: Key
+    window_seconds: float
+    block_for: Callable[[int], float]
 
 
 def key(client_id: str, address: str) -> Key:
@@ -46,37 +57,38 @@ class AuthFailureRepository:
             value: datetime | None = (await connection.execute(statement)).scalar()
         return value
 
-    async def failed(
-        self,
-        counted: Key,
-        *,
-        window_seconds: float,
-        block_for: Callable[[int], float],
-        now: datetime,
-    ) -> int:
-        """Count one failure against `counted`; the key's failures in its window. When
-        `block_for(failures)` is positive, the key is blocked for that many seconds."""
-        cutoff = now - timedelta(seconds=window_seconds)
-        expired = table.c.window_start <= cutoff
-        client_id, address = counted
-        values = {"client_id": client_id, "address": address, "failures": 1, "window_start": now}
-        statement = self._insert().values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.client_id, table.c.address],
-            set_={
-                "failures": case((expired, 1), else_=table.c.failures + 1),
-                "window_start": case((expired, now), else_=table.c.window_start),
-            },
-        ).returning(table.c.failures)
+    async def failed(self, counts: Sequence[Counted], *, now: datetime) -> list[int]:
+        """Count one failure against each key, in one transaction; each key's failures in its
+        window. A key whose `block_for(failures)` is positive is blocked that many seconds."""
         async with self._db.write() as connection:
-            failures = int((await connection.execute(statement)).scalar_one())
-            seconds = block_for(failures)
-            if seconds > 0:
-                until = now + timedelta(seconds=seconds)
-                match = and_(table.c.client_id == client_id, table.c.address == address)
-                await connection.execute(update(table).where(match).values(blocked_until=until))
+            found = [await self._count(connection, counted, now) for counted in counts]
         if self._clean.due():
-            await self._remove_expired(cutoff, now)
+            longest = max((counted.window_seconds for counted in counts), default=0.0)
+            await self._remove_expired(now - timedelta(seconds=longest), now)
+        return found
+
+    async def _count(self, connection: AsyncConnection, counted: Counted, now: datetime) -> int:
+        expired = table.c.window_start <= now - timedelta(seconds=counted.window_seconds)
+        client_id, address = counted.key
+        values = {"client_id": client_id, "address": address, "failures": 1, "window_start": now}
+        statement = (
+            self._insert()
+            .values(**values)
+            .on_conflict_do_update(
+                index_elements=[table.c.client_id, table.c.address],
+                set_={
+                    "failures": case((expired, 1), else_=table.c.failures + 1),
+                    "window_start": case((expired, now), else_=table.c.window_start),
+                },
+            )
+            .returning(table.c.failures)
+        )
+        failures = int((await connection.execute(statement)).scalar_one())
+        seconds = counted.block_for(failures)
+        if seconds > 0:
+            until = now + timedelta(seconds=seconds)
+            match = and_(table.c.client_id == client_id, table.c.address == address)
+            await connection.execute(update(table).where(match).values(blocked_until=until))
         return failures
 
     def _insert(self) -> Any:
