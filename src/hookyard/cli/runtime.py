@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
 from hookyard import catalog as catalogs
 from hookyard import clock
 from hookyard.api.app import create_app
-from hookyard.api.context import AppContext
+from hookyard.api.context import AppContext, Intake
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
 from hookyard.delivery import prober
@@ -48,6 +48,7 @@ class Runtime:
     credentials: Credentials
     subscriptions: Subscriptions
     approvals: Approvals
+    intake: Intake = field(default_factory=Intake)
 
     def context(self) -> AppContext:
         return AppContext(
@@ -58,6 +59,7 @@ class Runtime:
             credentials=self.credentials,
             subscriptions=self.subscriptions,
             approvals=self.approvals,
+            intake=self.intake,
         )
 
     def app(self) -> FastAPI:

@@ -5,7 +5,7 @@ keys are the ones the database has seen (a hash, never the key). `token_failures
 endpoint's failure count per client id and source address, shared by every API process.
 
 Revision ID: 0004_key_fingerprints
-Revises: 0005_ops
+Revises: 0002_queue
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 import hookyard.store.schema
 
 revision = "0004_key_fingerprints"
-down_revision = "0005_ops"
+down_revision = "0002_queue"
 branch_labels = None
 depends_on = None
 
