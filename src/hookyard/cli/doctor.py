@@ -117,7 +117,7 @@ async def _database(settings: Settings) -> list[Finding]:
         findings = [ok(f"database {url} answers")]
         schema = await _schema(store)
         findings.append(schema)
-        findings += _clock(now, store.dialect)
+        findings += _clock(now, store.db.dialect)
         if schema.level == "ok":
             findings += await _keys(settings)
         return findings
@@ -129,7 +129,7 @@ async def _database_now(store: Store) -> datetime | None:
     from sqlalchemy import text
 
     async with store.db.read() as connection:
-        if store.dialect == "sqlite":
+        if store.db.dialect == "sqlite":
             await connection.execute(text("SELECT 1"))
             return None
         value: datetime = (await connection.execute(text("SELECT now()"))).scalar_one()
