@@ -110,8 +110,9 @@ async def _database(settings: Settings) -> list[Finding]:
     try:
         try:
             now = await asyncio.wait_for(_database_now(store), CONNECT_SECONDS)
-        except (TimeoutError, OSError, SQLAlchemyError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        except (TimeoutError, OSError, SQLAlchemyError, errors.Unavailable) as exc:
+            cause = exc.__cause__ if isinstance(exc, errors.Unavailable) else exc
+            reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
             fix = "start it, or correct HOOKYARD_DATABASE_URL"
             return [problem(f"database {url} cannot be reached ({reason[:200]}); {fix}")]
         findings = [ok(f"database {url} answers")]
