@@ -239,6 +239,8 @@ async def the_failure_count_is_shared_and_a_stranger_does_not_lock_the_client_ou
             assert home.status_code == 200, home.text
 
 
+# Five `hookyard` commands (two key generations, two refused starts) on shared cores.
+@pytest.mark.timeout(300)
 def test_a_process_with_other_keys_than_its_peers_refuses_to_start(
     database: str, tmp_path: Path
 ) -> None:
