@@ -18,12 +18,14 @@ from hookyard.delivery import prober
 from hookyard.delivery.netguard import Guard
 from hookyard.services import identity
 from hookyard.services import keys as signing_keys
+from hookyard.services.alerts import Alerts, OperationalEvents
 from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
+from hookyard.services.health import Health
 from hookyard.services.identity import Identity
 from hookyard.services.subscriptions import Subscriptions
 from hookyard.services.throttle import FailureThrottle, Limit
-from hookyard.store import Store
+from hookyard.store import Store, migrate
 
 
 def known_scopes(catalog: Catalog) -> list[str]:
@@ -48,6 +50,9 @@ class Runtime:
     credentials: Credentials
     subscriptions: Subscriptions
     approvals: Approvals
+    alerts: Alerts
+    events: OperationalEvents
+    health: Health
     intake: Intake = field(default_factory=Intake)
 
     def context(self) -> AppContext:
@@ -59,6 +64,9 @@ class Runtime:
             credentials=self.credentials,
             subscriptions=self.subscriptions,
             approvals=self.approvals,
+            alerts=self.alerts,
+            events=self.events,
+            health=self.health,
             intake=self.intake,
         )
 
@@ -106,6 +114,9 @@ def build(settings: Settings) -> Runtime:
     approvals = Approvals(store, settings.approval_hosts, contact=settings.approval_contact)
     subscriptions = Subscriptions(store, settings, challenges, approvals=approvals)
     credentials.on_connection_change(subscriptions.connection_changed)
+    events = OperationalEvents(store)
+    subscriptions.on_reactivated(events.reactivated)
+    approvals.on_requested(events.approval_requested)
     return Runtime(
         settings=settings,
         catalog=catalog,
@@ -122,4 +133,7 @@ def build(settings: Settings) -> Runtime:
         credentials=credentials,
         subscriptions=subscriptions,
         approvals=approvals,
+        alerts=Alerts(store, subscriptions),
+        events=events,
+        health=Health(store, migrate.heads, worker_within_seconds=settings.ready_worker_seconds),
     )

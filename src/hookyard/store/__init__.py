@@ -16,6 +16,7 @@ from hookyard.store.auth_failures import AuthFailureRepository
 from hookyard.store.database import Database
 from hookyard.store.events import EventRepository
 from hookyard.store.fingerprints import KeyFingerprintRepository
+from hookyard.store.heartbeats import HeartbeatRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.sealing import Sealer, sealer_for
 from hookyard.store.stats import StatsRepository
@@ -58,6 +59,7 @@ class Store:
         self.stats = StatsRepository(self.db)
         self.fingerprints = KeyFingerprintRepository(self.db)
         self.auth_failures = AuthFailureRepository(self.db, monotonic=monotonic)
+        self.heartbeats = HeartbeatRepository(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:
