@@ -10,7 +10,7 @@ PORT ?= 8000
 CODE := src tests $(wildcard benchmarks examples scripts)
 export HOOKYARD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run openapi test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak reliability clean format
+.PHONY: install run openapi test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak reliability clean format deploy-check
 
 install: $(STAMP)
 
@@ -60,6 +60,14 @@ security: install
 # Remove network namespaces left by test runs that were killed (their process is gone).
 netns-clean: install
 	$(BIN)/python -m tests.security.netns
+
+# The systemd units under deploy/ checked by `systemd-analyze verify`; installs the tool (the
+# systemd package, for the tool only) when it is absent and apt-get can run.
+deploy-check: install
+	@command -v systemd-analyze >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& apt-get install -y --no-install-recommends systemd >/dev/null; } \
+		|| echo "systemd-analyze is not installed and cannot be installed here: the verify test is skipped"
+	$(BIN)/pytest -p no:xdist tests/contract/test_deploy_units.py
 
 fuzz: install
 	HOOKYARD_FUZZ_EXAMPLES=$${HOOKYARD_FUZZ_EXAMPLES:-200} $(BIN)/pytest -p no:xdist tests/contract/test_schemathesis.py

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     token_failures_per_client: int = Field(10, ge=1)
     token_failures_per_address: int = Field(30, ge=1)
     token_failure_window_seconds: float = Field(300.0, gt=0)
+    token_failure_wait_seconds: float = Field(1.0, gt=0)
     auth_cache_seconds: float = Field(1.0, ge=0, le=60)
 
     allow_private_callbacks: bool = False
@@ -75,7 +76,13 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(1000, ge=1)
     secret_overlap_hours: float = Field(24.0, ge=0)
     secret_key: str = ""
+    secret_key_file: Path | None = None
+    jwt_keys: str = ""
+    jwt_keys_file: Path | None = None
     catalog_file: Path | None = None
+
+    proxy_headers: bool = True
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("allowed_callback_networks", "approval_hosts", mode="before")
     @classmethod
@@ -109,6 +116,15 @@ class Settings(BaseSettings):
                     f"{pattern!r} is not a host pattern; use names such as *.azurewebsites.net"
                 )
         return patterns
+
+    @model_validator(mode="after")
+    def _one_source_per_key_kind(self) -> Settings:
+        """A key ring comes from the variable or from the file, never both."""
+        if self.secret_key.strip() and self.secret_key_file is not None:
+            raise ValueError("set HOOKYARD_SECRET_KEY or HOOKYARD_SECRET_KEY_FILE, not both")
+        if self.jwt_keys.strip() and self.jwt_keys_file is not None:
+            raise ValueError("set HOOKYARD_JWT_KEYS or HOOKYARD_JWT_KEYS_FILE, not both")
+        return self
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.database_url:

@@ -12,6 +12,7 @@
     ├── RateLimited               too many failed attempts; retry after N seconds (429)
     ├── Unavailable               the database cannot be reached; retry after N seconds (503)
     ├── AddressNotAllowed         an outbound destination the network guard refuses
+    ├── Misconfigured             a setting or key file that keeps a process from starting
     ├── WebhookVerificationFailed a received webhook is not provably ours (receiver side, 401)
     │   ├── MissingHeader / InvalidTimestamp / TimestampOutOfTolerance
     │   └── NoMatchingSignature
@@ -106,6 +107,12 @@ class AddressNotAllowed(HookyardError):
     """The network guard refused an outbound destination (SSRF protection)."""
 
     title = "Address not allowed"
+
+
+class Misconfigured(HookyardError):
+    """A setting, key file or key that keeps a process from starting; the message says the fix."""
+
+    title = "Misconfigured"
 
 
 class WebhookVerificationFailed(HookyardError):

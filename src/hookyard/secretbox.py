@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
+import re
 from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
@@ -39,6 +41,22 @@ def parse_key(text: str) -> bytes:
     return key
 
 
+def parse_keys(text: str) -> list[bytes]:
+    """Keys from text that separates them by commas or white space (a variable or a key file),
+    the sealing one first; ValueError for any that is not 32 bytes of standard base64."""
+    return [parse_key(part) for part in re.split(r"[,\s]+", text) if part]
+
+
+def key_id(key: bytes) -> str:
+    """The id of a key given in configuration: the same on every host that has the key."""
+    return hashlib.sha256(key).hexdigest()[:12]
+
+
+def fingerprint(key: bytes) -> str:
+    """What a database may keep to recognise a key without being able to use it."""
+    return hashlib.sha256(b"hookyard secret key fingerprint\0" + key).hexdigest()
+
+
 class SecretBox:
     """Seals with the first key, opens with any."""
 
@@ -46,6 +64,7 @@ class SecretBox:
         if not keys:
             raise ValueError("a secret box needs at least one key")
         self._keys = {kid: AESGCM(key) for kid, key in keys}
+        self.fingerprints = {kid: fingerprint(key) for kid, key in keys}
         self.current = keys[0][0]
 
     @property

@@ -8,7 +8,11 @@ seal secrets at rest (`store.sealing`) are both watched this way.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from hookyard import clock
@@ -40,3 +44,18 @@ class WatchedDirectory:
     def seen(self) -> None:
         """Note the directory as it is now (its files were just read)."""
         self._seen = self.directory.stat().st_mtime if self.directory.exists() else -1.0
+
+
+@contextmanager
+def creating(directory: Path) -> Iterator[None]:
+    """Hold the directory's lock file while the block looks for keys and makes the first one, so
+    that processes starting at once on an empty directory make one key between them, not one
+    each."""
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    descriptor = os.open(directory / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)

@@ -136,3 +136,9 @@ def test_serve_phases_counts_every_delivery() -> None:
         r" (\d+/s after the last publish|all delivered while publishing)\n",
         out,
     ), out
+
+
+def test_throttle_cost_counts_every_failure_under_its_two_keys() -> None:
+    out = _module("benchmarks.throttle_cost", "--dialect", "sqlite", "--requests", "100")
+    assert out.startswith("sqlite: 100 requests; check median "), out
+    assert out.endswith("; 200 rows\n"), out

@@ -149,4 +149,4 @@ def demo(
             )
         )
     )
-    serve.serve(host=host, port=port)
+    serve.start(host, port, deliver=True)

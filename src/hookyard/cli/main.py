@@ -10,6 +10,7 @@ from hookyard.cli import (
     approvals,
     credentials,
     demo,
+    doctor,
     keys,
     listen,
     options,
@@ -46,6 +47,7 @@ def migrate() -> None:
     typer.echo(f"database at {options.safe_url(settings.database_url)} is up to date")
 
 
+app.command("check")(doctor.check)
 app.command()(serve.serve)
 app.command()(serve.api)
 app.command()(listen.listen)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 
 from hookyard import catalog as catalogs
+from hookyard import clock
 from hookyard.api.app import create_app
 from hookyard.api.context import AppContext, Intake
 from hookyard.catalog import Catalog
@@ -16,12 +17,12 @@ from hookyard.config import Settings
 from hookyard.delivery import prober
 from hookyard.delivery.netguard import Guard
 from hookyard.services import identity
+from hookyard.services import keys as signing_keys
 from hookyard.services.alerts import Alerts, OperationalEvents
 from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
 from hookyard.services.health import Health
 from hookyard.services.identity import Identity
-from hookyard.services.keys import KeyRing
 from hookyard.services.subscriptions import Subscriptions
 from hookyard.services.throttle import FailureThrottle, Limit
 from hookyard.store import Store, migrate
@@ -44,7 +45,7 @@ class Runtime:
     settings: Settings
     catalog: Catalog
     store: Store
-    keys: KeyRing
+    keys: signing_keys.SigningKeys
     identity: Identity
     credentials: Credentials
     subscriptions: Subscriptions
@@ -87,12 +88,17 @@ class Runtime:
         await self.store.close()
 
 
-def token_throttle(settings: Settings) -> FailureThrottle:
+def token_throttle(
+    settings: Settings, store: Store, now: clock.Clock = clock.utcnow
+) -> FailureThrottle:
     """The token endpoint's limits on failed client authentications."""
     window = settings.token_failure_window_seconds
+    wait = settings.token_failure_wait_seconds
     return FailureThrottle(
-        per_client=Limit(settings.token_failures_per_client, window),
-        per_address=Limit(settings.token_failures_per_address, window),
+        store.auth_failures,
+        per_client=Limit(settings.token_failures_per_client, window, wait),
+        per_address=Limit(settings.token_failures_per_address, window, wait),
+        now=now,
     )
 
 
@@ -101,7 +107,7 @@ def build(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = catalogs.load(settings.catalog_file)
     store = Store.from_settings(settings)
-    keys = KeyRing(settings.data_dir / "jwt")
+    keys = signing_keys.ring_for(settings)
     credentials = Credentials(store, known_scopes(catalog))
     guard = Guard.from_settings(settings)
     challenges = prober.Prober(guard, timeout=settings.challenge_timeout_seconds)
@@ -121,7 +127,7 @@ def build(settings: Settings) -> Runtime:
             keys,
             issuer=issuer(settings),
             ttl_seconds=settings.token_ttl_seconds,
-            throttle=token_throttle(settings),
+            throttle=token_throttle(settings, store),
             cache_seconds=settings.auth_cache_seconds,
         ),
         credentials=credentials,

@@ -93,6 +93,8 @@ async def _watch(running: Running, intake: Intake, on_dead: Callable[[], None]) 
 
 
 async def _serve(settings: Settings, host: str, port: int, *, deliver: bool) -> int:
+    """Serve until stopped; behind a proxy, the client address comes from X-Forwarded-For when
+    the proxy's address is in HOOKYARD_FORWARDED_ALLOW_IPS (HOOKYARD_PROXY_HEADERS)."""
     import uvicorn
 
     from hookyard.cli import runtime
@@ -116,6 +118,8 @@ async def _serve(settings: Settings, host: str, port: int, *, deliver: bool) -> 
         log_config=None,
         access_log=False,
         server_header=False,
+        proxy_headers=settings.proxy_headers,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     server = uvicorn.Server(config)
     heap.settle()
@@ -125,16 +129,43 @@ async def _serve(settings: Settings, host: str, port: int, *, deliver: bool) -> 
 
 HOST = typer.Option("127.0.0.1", help="Address to listen on.")
 PORT = typer.Option(8000, help="Port to listen on.")
+PROXY_HEADERS = typer.Option(
+    None,
+    "--proxy-headers/--no-proxy-headers",
+    help="Take the client address and scheme from X-Forwarded-For and X-Forwarded-Proto sent "
+    "by a trusted proxy [default: HOOKYARD_PROXY_HEADERS, true].",
+    show_default=False,
+)
+FORWARDED_ALLOW_IPS = typer.Option(
+    None,
+    "--forwarded-allow-ips",
+    help="Comma-separated addresses (or networks, or *) of the proxies whose forwarded headers "
+    "are trusted [default: HOOKYARD_FORWARDED_ALLOW_IPS, 127.0.0.1].",
+    show_default=False,
+)
 
 
-def start(host: str, port: int, *, deliver: bool) -> None:
-    """Migrate, then serve until stopped (with a delivery worker when `deliver`)."""
+def start(
+    host: str,
+    port: int,
+    *,
+    deliver: bool,
+    proxy_headers: bool | None = None,
+    forwarded_allow_ips: str | None = None,
+) -> None:
+    """Migrate, check the keys, then serve until stopped (with a delivery worker when
+    `deliver`)."""
+    from hookyard.cli import startup
+    from hookyard.services import key_check
     from hookyard.store import migrate
 
-    settings = options.settings()
+    settings = options.settings(
+        proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips
+    )
     logs.configure(settings.log_level)
     warn_about_network_allowances(settings)
     migrate.upgrade_sync(settings.database_url)
+    startup.check_keys(settings, (key_check.JWT, key_check.SECRET))
     log.info(
         "serving on http://%s:%d (database %s, %s)",
         host,
@@ -156,11 +187,33 @@ def _after_graceful_stop(_number: int, _frame: object) -> None:
     return None
 
 
-def serve(host: str = HOST, port: int = PORT) -> None:
+def serve(
+    host: str = HOST,
+    port: int = PORT,
+    proxy_headers: bool | None = PROXY_HEADERS,
+    forwarded_allow_ips: str | None = FORWARDED_ALLOW_IPS,
+) -> None:
     """Migrate the database, then serve the API on HOST:PORT and deliver events."""
-    start(host, port, deliver=True)
+    start(
+        host,
+        port,
+        deliver=True,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
-def api(host: str = HOST, port: int = PORT) -> None:
+def api(
+    host: str = HOST,
+    port: int = PORT,
+    proxy_headers: bool | None = PROXY_HEADERS,
+    forwarded_allow_ips: str | None = FORWARDED_ALLOW_IPS,
+) -> None:
     """Migrate the database, then serve the API only; run `hookyard worker` beside it."""
-    start(host, port, deliver=False)
+    start(
+        host,
+        port,
+        deliver=False,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )

@@ -129,11 +129,14 @@ async def _work(settings: Settings) -> int:
 
 def worker() -> None:
     """Deliver queued events to their callbacks until SIGTERM (any number may share PostgreSQL)."""
+    from hookyard.cli import startup
+    from hookyard.services import key_check
     from hookyard.store import migrate
 
     settings = options.settings()
     logs.configure(settings.log_level)
     migrate.upgrade_sync(settings.database_url)
+    startup.check_keys(settings, (key_check.SECRET,))
     import uvloop
 
     if uvloop.run(_work(settings)):

@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from hookyard import clock, errors, ids, models
-from hookyard.services.keys import ALGORITHM, KeyRing
+from hookyard.services.keys import ALGORITHM, SigningKeys
 from hookyard.services.throttle import FailureThrottle
 from hookyard.store import Store
 from hookyard.ttlcache import TtlCache
@@ -71,7 +71,7 @@ class Identity:
     def __init__(
         self,
         store: Store,
-        keys: KeyRing,
+        keys: SigningKeys,
         *,
         issuer: str,
         ttl_seconds: int,
@@ -84,7 +84,7 @@ class Identity:
         self.issuer = issuer
         self._ttl = ttl_seconds
         self._decoy_hash = hash_secret(new_secret())
-        self._throttle = throttle or FailureThrottle()
+        self._throttle = throttle or FailureThrottle(store.auth_failures)
         self._verified: TtlCache[str, dict[str, Any]] = TtlCache(
             cache_seconds, max_entries=VERIFIED_TOKENS, monotonic=monotonic
         )
@@ -123,12 +123,12 @@ class Identity:
         client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
         if not client_id or not secret:
             raise errors.InvalidRequest("client_id and client_secret are required.")
-        self._throttle.check(client_id, source)
+        await self._throttle.check(client_id, source)
         client = await self._store.tenants.client(client_id)
         stored = client.secret_hash if client else self._decoy_hash
         matches = await asyncio.to_thread(_verify_hash, stored, secret)
         if client is None or not matches or client.revoked_at is not None:
-            self._throttle.failed(client_id, source)
+            await self._throttle.failed(client_id, source)
             raise errors.InvalidClient(_BAD_CLIENT)
         return client
 

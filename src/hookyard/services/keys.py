@@ -1,4 +1,10 @@
-"""The JWT signing keys: Ed25519 PEM files in `<data_dir>/jwt/`, newest first.
+"""The JWT signing keys: from `HOOKYARD_JWT_KEYS` or the file `HOOKYARD_JWT_KEYS_FILE` names
+(`FixedKeyRing`: the first signs, the rest verify; the same on every host that has them), else
+Ed25519 PEM files in `<data_dir>/jwt/`, newest first (`KeyRing`).
+
+A configured key is standard base64 of a 32-byte Ed25519 private key (`hookyard keys generate
+jwt`), several separated by commas or lines; its id is derived from its public key, so every
+process with the key gives tokens the same `kid`.
 
 The newest key signs; every key still in the directory is published in the JWKS so that tokens
 signed before a rotation verify until they expire. `rotate` adds a new key; `prune` removes keys
@@ -10,17 +16,23 @@ Another process may rotate or prune: the directory is looked at again at most on
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
-from hookyard import clock, ids
+from hookyard import clock, errors, ids, watched
+from hookyard.config import Settings
+from hookyard.store.sealing import read_key_file
 from hookyard.watched import CHECK_SECONDS, WatchedDirectory
 
 ALGORITHM = "EdDSA"
@@ -41,6 +53,113 @@ class SigningKey:
         jwk.update({"kid": self.kid, "alg": ALGORITHM, "use": "sig"})
         return jwk
 
+    @property
+    def fingerprint(self) -> str:
+        """What a database may keep to recognise the key: a hash of its public half."""
+        return hashlib.sha256(
+            b"hookyard jwt key fingerprint\0" + _raw_public(self.public)
+        ).hexdigest()
+
+
+class SigningKeys(Protocol):
+    """What tokens are signed and verified with: a `KeyRing` or a `FixedKeyRing`."""
+
+    @property
+    def keys(self) -> list[SigningKey]: ...
+
+    @property
+    def current(self) -> SigningKey: ...
+
+    def find(self, kid: str) -> SigningKey | None: ...
+
+    def jwks(self) -> dict[str, Any]: ...
+
+
+def _raw_public(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def configured_key(seed: bytes) -> SigningKey:
+    """The signing key of a 32-byte Ed25519 private key given in configuration."""
+    private = Ed25519PrivateKey.from_private_bytes(seed)
+    kid = "k" + hashlib.sha256(_raw_public(private.public_key())).hexdigest()[:19]
+    return SigningKey(kid, private, 0.0)
+
+
+def parse_keys(text: str) -> list[SigningKey]:
+    """Keys from text separating them by commas or white space, the signing one first;
+    ValueError for one that is not standard base64 of 32 bytes."""
+    keys = []
+    for part in re.split(r"[,\s]+", text):
+        if not part:
+            continue
+        try:
+            seed = base64.b64decode(part, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("a JWT key must be standard base64 of 32 bytes") from exc
+        if len(seed) != 32:
+            raise ValueError(f"a JWT key must be 32 bytes, not {len(seed)}")
+        keys.append(configured_key(seed))
+    return keys
+
+
+def new_key_text() -> str:
+    """A new configured key: standard base64 of a fresh Ed25519 private key."""
+    seed = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return base64.b64encode(seed).decode()
+
+
+class FixedKeyRing:
+    """Keys given in configuration: the first signs, every one verifies; changed by a restart."""
+
+    def __init__(self, keys: list[SigningKey]) -> None:
+        if not keys:
+            raise ValueError("a key ring needs at least one key")
+        self.keys = keys
+
+    @property
+    def current(self) -> SigningKey:
+        return self.keys[0]
+
+    def find(self, kid: str) -> SigningKey | None:
+        return next((key for key in self.keys if key.kid == kid), None)
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.jwk() for key in self.keys]}
+
+
+def configured_ring(settings: Settings) -> FixedKeyRing | None:
+    """The ring `HOOKYARD_JWT_KEYS` or `HOOKYARD_JWT_KEYS_FILE` gives, None when neither is set;
+    Misconfigured when the file cannot be read or a key is not one."""
+    text, setting = settings.jwt_keys, "HOOKYARD_JWT_KEYS"
+    if settings.jwt_keys_file is not None:
+        setting = "HOOKYARD_JWT_KEYS_FILE"
+        text = read_key_file(settings.jwt_keys_file, setting)
+    elif not text.strip():
+        return None
+    try:
+        keys = parse_keys(text)
+    except ValueError as exc:
+        raise errors.Misconfigured(
+            f"{setting}: {exc}; generate one with `hookyard keys generate jwt`"
+        ) from exc
+    if not keys:
+        raise errors.Misconfigured(
+            f"{setting} holds no key; put one in it (`hookyard keys generate jwt`)"
+        )
+    return FixedKeyRing(keys)
+
+
+def jwt_directory(settings: Settings) -> Path:
+    return settings.data_dir / "jwt"
+
+
+def ring_for(settings: Settings) -> SigningKeys:
+    """This deployment's signing keys: configured ones, else the data directory's."""
+    return configured_ring(settings) or KeyRing(jwt_directory(settings))
+
 
 class KeyRing:
     """The signing keys of one data directory."""
@@ -54,9 +173,10 @@ class KeyRing:
     ) -> None:
         self.directory = directory
         self._watch = WatchedDirectory(directory, check_seconds=check_seconds, monotonic=monotonic)
-        self.keys = self._load()
-        if not self.keys:
-            self.rotate()
+        with watched.creating(directory):
+            self.keys = self._load()
+            if not self.keys:
+                self.rotate()
 
     def _load(self) -> list[SigningKey]:
         self._watch.seen()

@@ -12,9 +12,11 @@ from hookyard import clock
 from hookyard.config import Settings
 from hookyard.store import queue
 from hookyard.store.approvals import ApprovalRepository
+from hookyard.store.auth_failures import AuthFailureRepository
 from hookyard.store.catchup import CatchUpRepository
 from hookyard.store.database import Database
 from hookyard.store.events import EventRepository
+from hookyard.store.fingerprints import KeyFingerprintRepository
 from hookyard.store.heartbeats import HeartbeatRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.retention import Retention
@@ -61,6 +63,8 @@ class Store:
         self.stats = StatsRepository(self.db)
         self.catchup = CatchUpRepository(self.db, self.sealer)
         self.stopped = StoppedRepository(self.db, self.wakeup, self.queue.announce)
+        self.fingerprints = KeyFingerprintRepository(self.db)
+        self.auth_failures = AuthFailureRepository(self.db, monotonic=monotonic)
         self.heartbeats = HeartbeatRepository(self.db)
 
     @classmethod

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import make_url
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, make_url
 
 from hookyard.store.database import async_url
 
@@ -42,3 +44,15 @@ def heads() -> frozenset[str]:
 async def upgrade(url: str) -> None:
     """`upgrade_sync` from inside a running event loop."""
     await asyncio.to_thread(upgrade_sync, url)
+
+
+def current_revisions(connection: Connection) -> tuple[str, ...]:
+    """The revisions the database at `connection` is at (none before the first migration)."""
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def head_revisions() -> tuple[str, ...]:
+    """The revisions this Hookyard's migrations end at."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return tuple(ScriptDirectory.from_config(config).get_heads())

@@ -226,6 +226,26 @@ attempts = Table(
     Column("response_body", Text(), nullable=True),
 )
 
+key_fingerprints = Table(
+    "key_fingerprints",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("kid", String(64), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("first_seen_at", UTCDateTime(), nullable=False),
+    Column("current_since", UTCDateTime(), nullable=True),
+)
+
+token_failures = Table(
+    "token_failures",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("failures", Integer(), nullable=False),
+    Column("window_start", UTCDateTime(), nullable=False, index=True),
+    Column("blocked_until", UTCDateTime(), nullable=True),
+)
+
 approvals = Table(
     "approvals",
     metadata,

@@ -2,8 +2,10 @@
 bound to their record's id, opened only when read.
 
 The keys come from `HOOKYARD_SECRET_KEY` (standard base64 of 32 bytes; several separated by
-commas, the first sealing) or, when that is unset, from `<data_dir>/secretbox/*.key`, one created
-on first use. Values written before sealing existed are read as they are and sealed on rotation.
+commas, the first sealing), from the file `HOOKYARD_SECRET_KEY_FILE` names (the same text, commas
+or lines: a mounted secret, for many hosts), or, when neither is set, from
+`<data_dir>/secretbox/*.key`, one created on first use. Values written before sealing existed are
+read as they are and sealed on rotation.
 
 A key file added by another process (`hookyard keys rotate-secret-key`) is picked up without a
 restart: the directory is looked at at most once per `check_seconds` (1 s; not on every value,
@@ -14,11 +16,10 @@ does not open with the keys loaded.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 from pathlib import Path
 
-from hookyard import errors, ids, secretbox
+from hookyard import errors, ids, secretbox, watched
 from hookyard.config import Settings
 from hookyard.secretbox import SecretBox, SecretBoxError
 from hookyard.watched import WatchedDirectory
@@ -94,6 +95,12 @@ class Sealer:
         box = self.box
         return box.kids if box else []
 
+    @property
+    def fingerprints(self) -> dict[str, str]:
+        """Each key's id and fingerprint, the sealing key first (none without keys)."""
+        box = self.box
+        return dict(box.fingerprints) if box else {}
+
 
 def _open(box: SecretBox, stored: str, record_id: str) -> str:
     try:
@@ -109,8 +116,7 @@ def key_directory(settings: Settings) -> Path:
 def encryption_keys(directory: Path, configured: str = "") -> list[tuple[str, bytes]]:
     """The keys that seal secrets at rest, the sealing one first (see the module docstring)."""
     if configured.strip():
-        keys = [secretbox.parse_key(part) for part in configured.split(",") if part.strip()]
-        return [(hashlib.sha256(key).hexdigest()[:12], key) for key in keys]
+        return [(secretbox.key_id(key), key) for key in secretbox.parse_keys(configured)]
     if not sorted(directory.glob("*.key")):
         add_encryption_key(directory)
     files = sorted(directory.glob("*.key"), reverse=True)
@@ -129,13 +135,50 @@ def add_encryption_key(directory: Path) -> str:
     return kid
 
 
+def configured_keys(settings: Settings) -> str:
+    """The key text of `HOOKYARD_SECRET_KEY` or of `HOOKYARD_SECRET_KEY_FILE`; empty when the
+    keys live in the data directory. Misconfigured for a file that cannot be read or a bad key."""
+    text = settings.secret_key
+    setting = "HOOKYARD_SECRET_KEY"
+    if settings.secret_key_file is not None:
+        setting = "HOOKYARD_SECRET_KEY_FILE"
+        text = read_key_file(settings.secret_key_file, setting)
+        if not text.strip():
+            raise errors.Misconfigured(
+                f"{setting}: {settings.secret_key_file} holds no key; "
+                "put one in it (`hookyard keys generate secret`)"
+            )
+    try:
+        secretbox.parse_keys(text)
+    except ValueError as exc:
+        raise errors.Misconfigured(
+            f"{setting}: {exc}; generate one with `hookyard keys generate secret`"
+        ) from exc
+    return text
+
+
+def read_key_file(path: Path, setting: str) -> str:
+    """The text of a key file; Misconfigured, naming `setting`, when it cannot be read."""
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise errors.Misconfigured(
+            f"{setting}: cannot read {path} ({reason}); mount the key file there "
+            "or correct the path"
+        ) from exc
+
+
 def sealer_for(settings: Settings) -> Sealer:
-    """The sealer of this deployment's keys: `HOOKYARD_SECRET_KEY`, else the key directory."""
-    if settings.secret_key.strip():
-        return Sealer(SecretBox(encryption_keys(Path(), settings.secret_key)))
+    """The sealer of this deployment's keys: `HOOKYARD_SECRET_KEY` or its file, else the key
+    directory."""
+    configured = configured_keys(settings)
+    if configured.strip():
+        return Sealer(SecretBox(encryption_keys(Path(), configured)))
     directory = key_directory(settings)
-    if not sorted(directory.glob("*.key")):
-        add_encryption_key(directory)
+    with watched.creating(directory):
+        if not sorted(directory.glob("*.key")):
+            add_encryption_key(directory)
     return Sealer(keys=KeyDirectory(directory))
 
 
