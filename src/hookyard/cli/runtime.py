@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -12,14 +13,21 @@ from hookyard import catalog as catalogs
 from hookyard.api.app import create_app
 from hookyard.api.context import AppContext
 from hookyard.catalog import Catalog
+from hookyard.console import app as console_app
+from hookyard.console.context import ConsoleContext
 from hookyard.config import Settings
 from hookyard.delivery import prober
 from hookyard.delivery.netguard import Guard
 from hookyard.services import identity
 from hookyard.services.credentials import Credentials
+from hookyard.services.deliveries import DeliveryService
 from hookyard.services.identity import Identity
 from hookyard.services.keys import KeyRing
-from hookyard.services.subscriptions import Subscriptions
+from hookyard.services.overview import Overview
+from hookyard.services.records import RecordActions
+from hookyard.services.sessions import ConsoleSessions
+from hookyard.services.subscriptions import Prober, Subscriptions
+from hookyard.services.test_events import TestEvents
 from hookyard.services.throttle import FailureThrottle, Limit
 from hookyard.store import Store
 
@@ -45,6 +53,7 @@ class Runtime:
     identity: Identity
     credentials: Credentials
     subscriptions: Subscriptions
+    prober: Prober
 
     def context(self) -> AppContext:
         return AppContext(
@@ -56,9 +65,28 @@ class Runtime:
             subscriptions=self.subscriptions,
         )
 
+    def console_context(self) -> ConsoleContext:
+        settings = self.settings
+        return ConsoleContext(
+            settings=settings,
+            catalog=self.catalog,
+            sessions=ConsoleSessions(
+                self.store,
+                self.identity,
+                lifetime=timedelta(minutes=settings.console_session_minutes),
+            ),
+            deliveries=DeliveryService(self.store),
+            records=RecordActions(self.store, settings, self.prober),
+            test_events=TestEvents(
+                self.store, self.catalog, public_base_url=settings.public_base_url
+            ),
+            overview=Overview(self.store),
+        )
+
     def app(self) -> FastAPI:
-        """The HTTP app; closing it (lifespan end) closes the runtime."""
+        """The HTTP app and the console; closing it (lifespan end) closes the runtime."""
         app = create_app(self.context())
+        console_app.install(app, self.console_context())
 
         @asynccontextmanager
         async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -109,4 +137,5 @@ def build(settings: Settings) -> Runtime:
         ),
         credentials=credentials,
         subscriptions=subscriptions,
+        prober=challenges,
     )

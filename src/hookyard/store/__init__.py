@@ -14,7 +14,9 @@ from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
 from hookyard.store.history import DeliveryHistory
+from hookyard.store.overview import OverviewRepository
 from hookyard.store.sealing import Sealer, sealer_for
+from hookyard.store.sessions import SessionRepository
 from hookyard.store.subscriptions import SubscriptionRepository
 from hookyard.store.tenants import TenantRepository
 from hookyard.store.wakeup import Wakeup
@@ -48,6 +50,8 @@ class Store:
         self.events = EventRepository(self.db, self.wakeup)
         self.deliveries = DeliveryRepository(self.db, self.wakeup, self.sealer.unseal)
         self.history = DeliveryHistory(self.db, self.wakeup)
+        self.sessions = SessionRepository(self.db)
+        self.overview = OverviewRepository(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:

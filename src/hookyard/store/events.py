@@ -192,6 +192,22 @@ class EventRepository:
                 await self._wakeup.notify_in(connection)
         return results
 
+    async def ingest_to(
+        self, event: NewEvent, targets: Sequence[tuple[str, str]], now: datetime
+    ) -> Ingested:
+        """Store `event` with one delivery to each (subscription id, callback url) of `targets`
+        only, whatever else would match it: a test event for one integrator's records."""
+        event_id = ids.prefixed(ids.EVENT)
+        rows = [_delivery_values(event_id, sub, url, now) for sub, url in targets]
+        async with self._db.write() as connection:
+            await connection.execute(_INSERT_EVENTS, [_event_values(event, event_id, now)])
+            if rows:
+                await connection.execute(_INSERT_DELIVERIES, rows)
+                await self._wakeup.notify_in(connection)
+        if rows:
+            self._wakeup.notify()
+        return Ingested(event_id, len(rows), duplicate=False)
+
     async def get(self, event_id: str) -> models.Event:
         """One event; NotFound when there is none."""
         async with self._db.read() as connection:

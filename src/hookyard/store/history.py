@@ -101,6 +101,9 @@ class Query:
     state: models.DeliveryState | None = None
     callback_url: str | None = None
     event_id: str | None = None
+    event_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
     before: str | None = None
     limit: int = 100
 
@@ -110,8 +113,13 @@ class Query:
             (D.c.state, self.state.value if self.state else None),
             (S.c.callback_url, self.callback_url),
             (D.c.event_id, self.event_id),
+            (S.c.event_type, self.event_type),
         ]
         found = [column == value for column, value in wanted if value is not None]
+        if self.since is not None:
+            found.append(D.c.created_at >= self.since)
+        if self.until is not None:
+            found.append(D.c.created_at < self.until)
         if self.before is not None:
             found.append(D.c.id < self.before)
         return found
