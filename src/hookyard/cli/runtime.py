@@ -13,9 +13,9 @@ from hookyard import catalog as catalogs
 from hookyard.api.app import create_app
 from hookyard.api.context import AppContext
 from hookyard.catalog import Catalog
+from hookyard.config import Settings
 from hookyard.console import app as console_app
 from hookyard.console.context import ConsoleContext
-from hookyard.config import Settings
 from hookyard.delivery import prober
 from hookyard.delivery.netguard import Guard
 from hookyard.services import identity

@@ -10,10 +10,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hookyard import models
+from hookyard import errors, models
 from hookyard.console import web
 from hookyard.console.context import console
 from hookyard.services.deliveries import parse_time
+from hookyard.services.sessions import ConsoleSession
+from hookyard.store.history import DeliveryRecord
 
 router = APIRouter(route_class=web.ConsoleRoute, include_in_schema=False)
 PAGE = 50
@@ -69,13 +71,17 @@ async def subscriptions(
 
 
 @router.post("/subscriptions/{record_id}/reactivate")
-async def reactivate(request: Request, session: web.Session, form: web.Form, record_id: str) -> Response:
+async def reactivate(
+    request: Request, session: web.Session, _form: web.Form, record_id: str
+) -> Response:
     await console(request).records.reactivate(session.viewer, record_id)
     return web.redirect("/subscriptions?done=reactivated")
 
 
 @router.post("/subscriptions/{record_id}/rotate")
-async def rotate(request: Request, session: web.Session, form: web.Form, record_id: str) -> Response:
+async def rotate(
+    request: Request, session: web.Session, _form: web.Form, record_id: str
+) -> Response:
     record = await console(request).records.record(session.viewer, record_id)
     key = await console(request).records.rotate_secret(session.viewer, record_id)
     hours = console(request).settings.secret_overlap_hours
@@ -84,7 +90,7 @@ async def rotate(request: Request, session: web.Session, form: web.Form, record_
 
 
 @router.post("/subscriptions/{record_id}/test")
-async def test_event(
+async def send_test_event(
     request: Request, session: web.Session, form: web.Form, record_id: str
 ) -> Response:
     sent = await console(request).test_events.send(
@@ -108,6 +114,22 @@ class Filters:
     event: str = ""
 
 
+async def _stream(
+    request: Request, session: ConsoleSession, filters: Filters, before: str
+) -> list[DeliveryRecord]:
+    return await console(request).deliveries.list(
+        session.viewer,
+        state=filters.state or None,
+        event_type=filters.event_type or None,
+        callback_url=filters.url or None,
+        event_id=filters.event or None,
+        since=parse_time("since", filters.since) if filters.since else None,
+        until=parse_time("until", filters.until) if filters.until else None,
+        before=before or None,
+        limit=PAGE,
+    )
+
+
 @router.get("/deliveries")
 async def deliveries(
     request: Request,
@@ -122,26 +144,22 @@ async def deliveries(
     done: Text = "",
 ) -> Response:
     filters = Filters(state, event_type, url, since, until, event)
-    found = await console(request).deliveries.list(
-        session.viewer,
-        state=state or None,
-        event_type=event_type or None,
-        callback_url=url or None,
-        event_id=event or None,
-        since=parse_time("since", since) if since else None,
-        until=parse_time("until", until) if until else None,
-        before=before or None,
-        limit=PAGE,
-    )
+    problem, found, status = "", [], 200
+    try:
+        found = await _stream(request, session, filters, before)
+    except errors.InvalidInput as exc:
+        problem, status = exc.detail, 400
+    products = console(request).catalog.products.values()
     values = {
         "filters": filters,
         "rows": found,
+        "problem": problem,
         "next": found[-1].delivery.id if len(found) == PAGE else "",
         "states": [s.value for s in models.DeliveryState],
-        "event_types": sorted({t for p in console(request).catalog.products.values() for t in p.event_types}),
+        "event_types": sorted({name for p in products for name in p.event_types}),
         "notice": NOTICES.get(done, ""),
     }
-    return web.page(request, "deliveries.html", values, session=session)
+    return web.page(request, "deliveries.html", values, session=session, status=status)
 
 
 @router.get("/deliveries/{delivery_id}")
@@ -155,7 +173,7 @@ async def delivery(
 
 @router.post("/deliveries/{delivery_id}/redeliver")
 async def redeliver(
-    request: Request, session: web.Session, form: web.Form, delivery_id: str
+    request: Request, session: web.Session, _form: web.Form, delivery_id: str
 ) -> Response:
     await console(request).deliveries.redeliver(session.viewer, delivery_id)
     return web.redirect(f"/deliveries/{delivery_id}?done=redelivered")
