@@ -55,7 +55,7 @@ def page(
     status: int = 200,
 ) -> Response:
     """Render template `name` inside the layout (navigation for `session`)."""
-    context = {"session": session, "prefix": PREFIX, **(values or {})}
+    context = {"session": session, "prefix": PREFIX, "notice": "", **(values or {})}
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 

@@ -82,15 +82,17 @@ def _attempt(row: RowMapping) -> models.Attempt:
     )
 
 
+# The event type is the event's: a test event (`services.test_events`) may be of a type its
+# record does not name.
 _RECORDS = select(
     D,
     S.c.product,
-    S.c.event_type,
+    E.c.event_type,
     S.c.company_id,
     S.c.client_id,
     S.c.callback_url,
     S.c.status,
-).select_from(D.join(S, S.c.id == D.c.subscription_id))
+).select_from(D.join(S, S.c.id == D.c.subscription_id).join(E, E.c.id == D.c.event_id))
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ class Query:
             (D.c.state, self.state.value if self.state else None),
             (S.c.callback_url, self.callback_url),
             (D.c.event_id, self.event_id),
-            (S.c.event_type, self.event_type),
+            (E.c.event_type, self.event_type),
         ]
         found = [column == value for column, value in wanted if value is not None]
         if self.since is not None:
