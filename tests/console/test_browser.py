@@ -208,7 +208,8 @@ async def test_refusals_wrong_secret_forged_form_and_expired_session(
     await page.get_by_role("button", name="Rotate secret key").click()
     await expect(page.get_by_role("heading", name="New secret key")).to_be_visible()
     rotated = await site.runtime.store.subscriptions.get(record)
-    assert rotated is not None and before is not None
+    assert rotated is not None
+    assert before is not None
     assert rotated.previous_secret_key == before.secret_key
     await expect(page.locator("#secret-key")).to_have_text(rotated.secret_key)
     await browser.shoot(page, "secret-rotated")
