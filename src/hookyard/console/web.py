@@ -12,7 +12,7 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from starlette.templating import Jinja2Templates
 
-from hookyard import clock, errors
+from hookyard import errors
 from hookyard.console.context import console
 from hookyard.services.sessions import ConsoleSession
 
@@ -35,7 +35,7 @@ templates = Jinja2Templates(
         undefined=jinja2.StrictUndefined,
     )
 )
-templates.env.filters["when"] = lambda value: clock.isoformat(value) if value else ""
+templates.env.filters["when"] = lambda value: f"{value:%Y-%m-%d %H:%M:%S}Z" if value else ""
 
 
 class CsrfRefused(errors.Forbidden):
