@@ -19,6 +19,7 @@ from hookyard.console.context import ConsoleContext
 from hookyard.delivery import prober
 from hookyard.delivery.netguard import Guard
 from hookyard.services import identity
+from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
 from hookyard.services.deliveries import DeliveryService
 from hookyard.services.identity import Identity
@@ -54,6 +55,7 @@ class Runtime:
     credentials: Credentials
     subscriptions: Subscriptions
     prober: Prober
+    approvals: Approvals
 
     def context(self) -> AppContext:
         return AppContext(
@@ -63,6 +65,7 @@ class Runtime:
             identity=self.identity,
             credentials=self.credentials,
             subscriptions=self.subscriptions,
+            approvals=self.approvals,
         )
 
     def console_context(self) -> ConsoleContext:
@@ -120,7 +123,8 @@ def build(settings: Settings) -> Runtime:
     credentials = Credentials(store, known_scopes(catalog))
     guard = Guard.from_settings(settings)
     challenges = prober.Prober(guard, timeout=settings.challenge_timeout_seconds)
-    subscriptions = Subscriptions(store, settings, challenges)
+    approvals = Approvals(store, settings.approval_hosts, contact=settings.approval_contact)
+    subscriptions = Subscriptions(store, settings, challenges, approvals=approvals)
     credentials.on_connection_change(subscriptions.connection_changed)
     return Runtime(
         settings=settings,
@@ -138,4 +142,5 @@ def build(settings: Settings) -> Runtime:
         credentials=credentials,
         subscriptions=subscriptions,
         prober=challenges,
+        approvals=approvals,
     )

@@ -10,6 +10,7 @@ import time
 
 from hookyard import clock
 from hookyard.config import Settings
+from hookyard.store.approvals import ApprovalRepository
 from hookyard.store.database import Database
 from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
@@ -17,6 +18,7 @@ from hookyard.store.history import DeliveryHistory
 from hookyard.store.overview import OverviewRepository
 from hookyard.store.sealing import Sealer, sealer_for
 from hookyard.store.sessions import SessionRepository
+from hookyard.store.stats import StatsRepository
 from hookyard.store.subscriptions import SubscriptionRepository
 from hookyard.store.tenants import TenantRepository
 from hookyard.store.wakeup import Wakeup
@@ -52,6 +54,8 @@ class Store:
         self.history = DeliveryHistory(self.db, self.wakeup)
         self.sessions = SessionRepository(self.db)
         self.overview = OverviewRepository(self.db)
+        self.approvals = ApprovalRepository(self.db)
+        self.stats = StatsRepository(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:

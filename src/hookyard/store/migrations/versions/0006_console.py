@@ -1,7 +1,7 @@
 """console sessions
 
-Revision ID: 0002_console_sessions
-Revises: 0001
+Revision ID: 0006_console
+Revises: 0005_ops
 Create Date: 2026-11-29 15:10:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import hookyard.store.schema
 
-revision = "0002_console_sessions"
-down_revision = "0001"
+revision = "0006_console"
+down_revision = "0005_ops"
 branch_labels = None
 depends_on = None
 
