@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
@@ -19,7 +20,7 @@ from hookyard.cli import runtime as runtimes
 from hookyard.config import Settings
 from tests.support import browser, console, databases, engine, server
 from tests.support.receiver import Behaviour, Receiver
-from tests.support.tenants import Tenant, make_tenant
+from tests.support.tenants import Tenant, make_tenant, token
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 module_fixture = pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -64,6 +65,7 @@ def serving(workdir: Path, settings: Settings) -> Iterator[str]:
             "max_attempts": "1",
             "poll_interval_seconds": "0.1",
             "log_level": "WARNING",
+            "approval_hosts": "127.0.0.1",
         },
     )
     del wired
@@ -238,3 +240,31 @@ async def test_the_operator_sees_every_tenant(site: Site, page: Page) -> None:
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await browser.shoot(page, "login")
+
+
+async def test_the_operator_approves_a_pending_host(site: Site, page: Page) -> None:
+    tenant = await make_tenant(site.runtime, "Azure Paving")
+    url = site.receiver.url("/approved")
+    async with httpx.AsyncClient(base_url=site.base) as api:
+        headers = {"Authorization": f"Bearer {await token(api, tenant.client_id, tenant.secret)}"}
+        body = {"url": url, "eventTypes": ["EmployeeCreated"]}
+        subscribe = "/webhooks/api/v1/setups"
+        refused = await api.post(subscribe, json=body, headers=headers)
+        assert refused.status_code == 403, refused.text
+        assert "pending" in refused.json()["detail"]
+
+        admin = await console.operator(site.runtime)
+        await _sign_in(page, site, admin)
+        await page.get_by_role("link", name="Approvals", exact=True).click()
+        pending = page.locator("section.approval").filter(has_text=tenant.client_id)
+        await expect(pending).to_contain_text("pending")
+        await browser.shoot(page, "operator-approvals")
+        await pending.get_by_role("button", name="Approve").click()
+        await expect(page.get_by_role("status")).to_have_text("Approved.")
+        await expect(
+            page.locator("section.approval").filter(has_text=tenant.client_id)
+        ).to_have_count(0)
+
+        accepted = await api.post(subscribe, json=body, headers=headers)
+        assert accepted.status_code in (200, 201), accepted.text
+    assert site.receiver.received("GET", "/approved"), "the challenge ran after approval"

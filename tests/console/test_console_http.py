@@ -180,3 +180,19 @@ async def test_the_operator_pages_are_for_the_operator_only(
     assert "callback.example:443" not in queue.text
     assert "tenant.example:443" in queue.text
     assert "https://tenant.example/hook" in (await api.get("/console/deliveries")).text
+
+
+async def test_approval_decisions_are_for_the_operator_with_the_form_token(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    tenant = await make_tenant(runtime)
+    csrf = await console.signed_in(api, tenant.client_id, tenant.secret)
+    assert (await api.get("/console/approvals")).status_code == 403
+    answer = await api.post("/console/approvals/apr_nope/approve", data={"csrf": csrf})
+    assert answer.status_code == 403
+    admin = await console.operator(runtime)
+    csrf = await console.signed_in(api, admin.client_id, admin.secret)
+    assert (await api.get("/console/approvals", params={"status": "maybe"})).status_code == 400
+    missing = await api.post("/console/approvals/apr_nope/approve", data={"csrf": csrf})
+    assert missing.status_code == 404
+    assert "no approval request" in missing.text

@@ -84,6 +84,7 @@ class Runtime:
                 self.store, self.catalog, public_base_url=settings.public_base_url
             ),
             overview=Overview(self.store),
+            approvals=self.approvals,
         )
 
     def app(self) -> FastAPI:

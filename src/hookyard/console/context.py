@@ -8,6 +8,7 @@ from fastapi import Request
 
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
+from hookyard.services.approvals import Approvals
 from hookyard.services.deliveries import DeliveryService
 from hookyard.services.overview import Overview
 from hookyard.services.records import RecordActions
@@ -26,6 +27,7 @@ class ConsoleContext:
     records: RecordActions
     test_events: TestEvents
     overview: Overview
+    approvals: Approvals
 
     @property
     def secure_cookies(self) -> bool:
