@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hookyard import ids
 
@@ -35,3 +39,23 @@ def test_a_forked_child_draws_other_random_bits() -> None:
     process.join(timeout=30)
     ours = [ids.ulid()[10:] for _ in range(100)]
     assert not set(theirs) & set(ours)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1971, 1, 1), max_value=datetime(9000, 1, 1), timezones=st.just(UTC)
+    )
+)
+def test_an_id_floor_sorts_between_the_ids_before_and_after_its_time(when: datetime) -> None:
+    floor = ids.floor(ids.DELIVERY, when)
+    assert floor.startswith("dlv_")
+    assert len(floor) == len(ids.prefixed(ids.DELIVERY))
+    assert ids.floor(ids.DELIVERY, when - timedelta(milliseconds=1)) < floor
+    assert floor < ids.floor(ids.DELIVERY, when + timedelta(milliseconds=1))
+
+
+def test_an_id_made_now_sorts_between_the_floors_around_now() -> None:
+    before = ids.floor(ids.DELIVERY, datetime.now(UTC) - timedelta(milliseconds=1))
+    made = ids.prefixed(ids.DELIVERY)
+    after = ids.floor(ids.DELIVERY, datetime.now(UTC) + timedelta(milliseconds=2))
+    assert before < made < after

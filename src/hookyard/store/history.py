@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, select, true, update
 from sqlalchemy.engine import RowMapping
 
-from hookyard import models
+from hookyard import ids, models
 from hookyard.store import schema
 from hookyard.store.database import Database
 from hookyard.store.wakeup import Wakeup
@@ -118,13 +118,21 @@ class Query:
             (E.c.event_type, self.event_type),
         ]
         found = [column == value for column, value in wanted if value is not None]
+        # A delivery id starts with its creation time (a ULID), so a time range is an id range:
+        # the keyset scan over the primary key starts and stops at its ends.
         if self.since is not None:
-            found.append(D.c.created_at >= self.since)
+            found.append(D.c.id >= ids.floor(ids.DELIVERY, self.since))
         if self.until is not None:
-            found.append(D.c.created_at < self.until)
+            found.append(D.c.id < ids.floor(ids.DELIVERY, self.until))
         if self.before is not None:
             found.append(D.c.id < self.before)
         return found
+
+
+def list_statement(query: Query) -> Any:
+    """The keyset query of one page: newest first by id (ids sort by creation time)."""
+    statement = _RECORDS.where(and_(true(), *query.conditions()))
+    return statement.order_by(D.c.id.desc()).limit(query.limit)
 
 
 class DeliveryHistory:
@@ -147,8 +155,7 @@ class DeliveryHistory:
 
     async def list(self, query: Query) -> list[DeliveryRecord]:
         """Deliveries matching `query`, newest first, without their attempts."""
-        statement = _RECORDS.where(and_(true(), *query.conditions()))
-        statement = statement.order_by(D.c.id.desc()).limit(query.limit)
+        statement = list_statement(query)
         async with self._db.read() as connection:
             rows = (await connection.execute(statement)).mappings().all()
         return [_record(row) for row in rows]
