@@ -178,7 +178,8 @@ async def _time(api: httpx.AsyncClient, path: str, repeat: int) -> tuple[float, 
 
 
 async def _explain(wired: runtimes.Runtime, who: str, client_id: str) -> None:
-    statement = list_statement(Query(client_id=client_id, limit=50))
+    records = [r.id for r in await wired.store.subscriptions.live(client_id)]
+    statement = list_statement(Query(client_id=client_id, limit=50), records)
     sql = str(
         statement.compile(
             dialect=wired.store.db.reader.dialect, compile_kwargs={"literal_binds": True}

@@ -33,31 +33,33 @@ class OverviewRepository:
         self._db = db
 
     async def queue_by_host(self, limit: int = 50) -> list[HostQueue]:
-        """The hosts with the most pending deliveries first."""
-        pending = func.count().filter(D.c.state == PENDING)
-        statement = (
-            select(
-                D.c.host,
-                pending.label("pending"),
-                func.count().filter(D.c.state == IN_FLIGHT).label("in_flight"),
-                func.min(D.c.next_attempt_at).filter(D.c.state == PENDING).label("oldest_due"),
-            )
-            .where(D.c.state.in_((PENDING, IN_FLIGHT)))
+        """The hosts with the most pending deliveries first. One grouped query per state, each
+        over its state's partial index (ix_deliveries_due, ix_deliveries_leased) rather than
+        every delivery."""
+        pending = func.count().label("count")
+        due = (
+            select(D.c.host, pending, func.min(D.c.next_attempt_at).label("oldest"))
+            .where(D.c.state == PENDING)
             .group_by(D.c.host)
-            .order_by(pending.desc(), D.c.host)
-            .limit(limit)
+        )
+        leased = (
+            select(D.c.host, func.count().label("count"))
+            .where(D.c.state == IN_FLIGHT)
+            .group_by(D.c.host)
         )
         async with self._db.read() as connection:
-            rows = (await connection.execute(statement)).mappings().all()
-        return [
-            HostQueue(
-                row["host"],
-                int(row["pending"]),
-                int(row["in_flight"]),
-                _aware(row["oldest_due"]),
+            waiting = (await connection.execute(due)).mappings().all()
+            busy = (await connection.execute(leased)).mappings().all()
+        in_flight = {row["host"]: int(row["count"]) for row in busy}
+        hosts = {
+            row["host"]: HostQueue(
+                row["host"], int(row["count"]), in_flight.pop(row["host"], 0), _aware(row["oldest"])
             )
-            for row in rows
-        ]
+            for row in waiting
+        }
+        hosts.update({host: HostQueue(host, 0, count, None) for host, count in in_flight.items()})
+        ranked = sorted(hosts.values(), key=lambda queue: (-queue.pending, queue.host))
+        return ranked[:limit]
 
     async def partners(self) -> list[models.Partner]:
         table = schema.partners
