@@ -178,7 +178,7 @@ async def _time(api: httpx.AsyncClient, path: str, repeat: int) -> tuple[float, 
 
 
 async def _explain(wired: runtimes.Runtime, who: str, client_id: str) -> None:
-    records = [r.id for r in await wired.store.subscriptions.live(client_id)]
+    records = [r.id for r in await wired.store.subscriptions.of_client(client_id)]
     statement = list_statement(Query(client_id=client_id, limit=50), records)
     sql = str(
         statement.compile(
