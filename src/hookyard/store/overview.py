@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from hookyard import models
 from hookyard.store import schema
@@ -35,16 +35,17 @@ class OverviewRepository:
     async def queue_by_host(self, limit: int = 50) -> list[HostQueue]:
         """The hosts with the most pending deliveries first. One grouped query per state, each
         over its state's partial index (ix_deliveries_due, ix_deliveries_leased) rather than
-        every delivery."""
+        every delivery; the state is written as a literal, since SQLite uses a partial index
+        only for a condition that names its very value."""
         pending = func.count().label("count")
         due = (
             select(D.c.host, pending, func.min(D.c.next_attempt_at).label("oldest"))
-            .where(D.c.state == PENDING)
+            .where(D.c.state == literal_column(f"'{PENDING}'"))
             .group_by(D.c.host)
         )
         leased = (
             select(D.c.host, func.count().label("count"))
-            .where(D.c.state == IN_FLIGHT)
+            .where(D.c.state == literal_column(f"'{IN_FLIGHT}'"))
             .group_by(D.c.host)
         )
         async with self._db.read() as connection:
