@@ -30,8 +30,8 @@ from hookyard.cli import runtime as runtimes
 from hookyard.config import Settings
 from hookyard.services import identity
 from hookyard.store import migrate, schema
-from hookyard.store.events import callback_host
 from hookyard.store.history import Query, list_statement
+from hookyard.store.queue import callback_host
 
 BATCH = 5000
 

@@ -10,6 +10,7 @@
     ├── Conflict                  the request clashes with stored state (409)
     ├── PayloadTooLarge           body over the configured limit (413)
     ├── RateLimited               too many failed attempts; retry after N seconds (429)
+    ├── Unavailable               the database cannot be reached; retry after N seconds (503)
     ├── AddressNotAllowed         an outbound destination the network guard refuses
     ├── WebhookVerificationFailed a received webhook is not provably ours (receiver side, 401)
     │   ├── MissingHeader / InvalidTimestamp / TimestampOutOfTolerance
@@ -77,6 +78,16 @@ class NotFound(HookyardError):
 
 class Conflict(HookyardError):
     title = "Conflict"
+
+
+class Unavailable(HookyardError):
+    """The database cannot be reached (down, restarting, unreachable); nothing was changed."""
+
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class PayloadTooLarge(HookyardError):

@@ -37,6 +37,8 @@ class Outcome(enum.StrEnum):
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
     ADDRESS_NOT_ALLOWED = "address_not_allowed"
+    NOT_SENT = "not_sent"
+    """The try could not be prepared (a secret that does not unseal, a row that does not read)."""
 
 
 @dataclass(frozen=True)

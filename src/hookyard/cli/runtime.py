@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fastapi import FastAPI
 
 from hookyard import catalog as catalogs
 from hookyard.api.app import create_app
-from hookyard.api.context import AppContext
+from hookyard.api.context import AppContext, Intake
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
 from hookyard.console import app as console_app
@@ -56,6 +56,7 @@ class Runtime:
     subscriptions: Subscriptions
     prober: Prober
     approvals: Approvals
+    intake: Intake = field(default_factory=Intake)
 
     def context(self) -> AppContext:
         return AppContext(
@@ -66,6 +67,7 @@ class Runtime:
             credentials=self.credentials,
             subscriptions=self.subscriptions,
             approvals=self.approvals,
+            intake=self.intake,
         )
 
     def console_context(self) -> ConsoleContext:

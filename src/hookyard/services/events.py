@@ -14,7 +14,7 @@ from typing import Any
 
 from hookyard import catalog, clock, errors, metrics
 from hookyard.store import Store
-from hookyard.store.events import Ingested, NewEvent
+from hookyard.store.queue import Ingested, NewEvent
 
 COMPANY_ID_CHARS = 36
 MATCH_FIELD_CHARS = 64
@@ -66,7 +66,7 @@ class EventService:
         _check_key(idempotency_key)
         new = self._prepare(entry, event, publisher_id, idempotency_key, prefix="")
         _only_for(for_company, [new])
-        results = await self._store.events.ingest([new], self._now())
+        results = await self._store.queue.ingest([new], self._now())
         _count(entry, results)
         (result,) = results
         return Published(result.event_id, result.deliveries, result.duplicate)
@@ -100,7 +100,7 @@ class EventService:
         if problems:
             raise errors.InvalidInput(_summary(problems), problems)
         _only_for(for_company, prepared)
-        results = await self._store.events.ingest(prepared, self._now())
+        results = await self._store.queue.ingest(prepared, self._now())
         _count(entry, results)
         return [Published(r.event_id, r.deliveries, r.duplicate) for r in results]
 

@@ -12,7 +12,7 @@ import logging
 
 from hookyard import catalog, clock, errors, ids, models
 from hookyard.store import Store
-from hookyard.store.events import Ingested, NewEvent
+from hookyard.store.queue import Ingested, NewEvent
 
 log = logging.getLogger("hookyard.test_events")
 PUBLISHER = "hookyard-console-test"
@@ -58,7 +58,7 @@ class TestEvents:
                 f"This url is {record.status.value}; reactivate it first, then send a test event."
             )
         event = self._event(product, record, event_type)
-        ingested = await self._store.events.ingest_to(
+        ingested = await self._store.history.add_event_for(
             event, [(record.id, record.callback_url)], self._now()
         )
         log.info(

@@ -10,9 +10,9 @@ import time
 
 from hookyard import clock
 from hookyard.config import Settings
+from hookyard.store import queue
 from hookyard.store.approvals import ApprovalRepository
 from hookyard.store.database import Database
-from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.overview import OverviewRepository
@@ -48,10 +48,12 @@ class Store:
             self.db, cache_seconds=auth_cache_seconds, monotonic=monotonic
         )
         self.subscriptions = SubscriptionRepository(self.db, self.sealer)
-        self.wakeup = Wakeup(self.db.url, self.db.dialect)
-        self.events = EventRepository(self.db, self.wakeup)
-        self.deliveries = DeliveryRepository(self.db, self.wakeup, self.sealer.unseal)
-        self.history = DeliveryHistory(self.db, self.wakeup)
+        self.wakeup = Wakeup(self.db.url)
+        self.queue: queue.QueueBackend = queue.backend_for(
+            self.db, self.wakeup.notify, pool_size=pool_size
+        )
+        self.events = EventRepository(self.db)
+        self.history = DeliveryHistory(self.db, self.wakeup, self.queue.announce)
         self.sessions = SessionRepository(self.db)
         self.overview = OverviewRepository(self.db)
         self.approvals = ApprovalRepository(self.db)
@@ -67,9 +69,6 @@ class Store:
             auth_cache_seconds=settings.auth_cache_seconds,
         )
 
-    @property
-    def dialect(self) -> str:
-        return self.db.dialect
-
     async def close(self) -> None:
+        await self.queue.close()
         await self.db.dispose()

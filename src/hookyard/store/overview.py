@@ -34,7 +34,7 @@ class OverviewRepository:
 
     async def queue_by_host(self, limit: int = 50) -> list[HostQueue]:
         """The hosts with the most pending deliveries first. One grouped query per state, each
-        over its state's partial index (ix_deliveries_due, ix_deliveries_leased) rather than
+        over its state's partial index (ix_deliveries_host_due, ix_deliveries_leased) rather than
         every delivery; the state is written as a literal, since SQLite uses a partial index
         only for a condition that names its very value."""
         pending = func.count().label("count")

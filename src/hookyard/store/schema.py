@@ -170,7 +170,8 @@ deliveries = Table(
     Column("last_error", Text(), nullable=True),
     Index("ix_deliveries_subscription_state", "subscription_id", "state"),
     Index(
-        "ix_deliveries_due",
+        "ix_deliveries_host_due",
+        "host",
         "next_attempt_at",
         sqlite_where=text("state = 'pending'"),
         postgresql_where=text("state = 'pending'"),

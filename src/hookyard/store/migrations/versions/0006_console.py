@@ -1,7 +1,7 @@
 """console sessions
 
 Revision ID: 0006_console
-Revises: 0005_ops
+Revises: 0002_queue
 Create Date: 2026-11-29 15:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import hookyard.store.schema
 
 revision = "0006_console"
-down_revision = "0005_ops"
+down_revision = "0002_queue"
 branch_labels = None
 depends_on = None
 
