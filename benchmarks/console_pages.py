@@ -150,7 +150,7 @@ async def _seed(
                     if values:
                         await connection.execute(insert(table), values)
             batch = ([], [], [])
-    if wired.store.dialect == "postgresql":
+    if wired.store.db.dialect == "postgresql":
         async with wired.store.db.write() as connection:
             await connection.execute(text("ANALYZE"))
 
@@ -233,7 +233,7 @@ async def run(url: str, data_dir: Path, count: int, repeat: int) -> None:
             median, p95, status = await _time(clients[who], path, repeat)
             assert status == 200, (who, path, status)
             print(f"{who:<9} {path[:70]:<70} {median:>9.1f} {p95:>7.1f}")
-        if wired.store.dialect == "postgresql":
+        if wired.store.db.dialect == "postgresql":
             await _explain(wired, "small integrator", small[0])
             await _explain(wired, "integrator with no deliveries", new[0])
         for api in clients.values():
