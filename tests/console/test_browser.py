@@ -147,6 +147,7 @@ async def test_an_integrator_fixes_a_failed_delivery(site: Site, page: Page) -> 
     await page.get_by_role("link", name="Subscriptions").click()
     stopped = page.locator("section.url.stopped")
     await expect(stopped).to_contain_text("Stopped")
+    await expect(stopped).to_contain_text("the last one: HTTP 500")
     await browser.shoot(page, "subscriptions-stopped")
     await stopped.get_by_role("button", name="Reactivate (runs the challenge)").click()
     await expect(page.locator(".error")).to_contain_text("challenge")
