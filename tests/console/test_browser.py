@@ -69,7 +69,8 @@ def serving(workdir: Path, settings: Settings) -> Iterator[str]:
         },
     )
     del wired
-    with server.hookyard(["serve"], env, workdir) as running:
+    # A generous start: the whole suite runs beside it on two cores.
+    with server.hookyard(["serve"], env, workdir, start_timeout=120) as running:
         yield running.base_url
 
 
