@@ -70,7 +70,7 @@ def serving(workdir: Path, settings: Settings) -> Iterator[str]:
     )
     del wired
     # A generous start: the whole suite runs beside it on two cores.
-    with server.hookyard(["serve"], env, workdir, start_timeout=120) as running:
+    with server.hookyard(["serve"], env, workdir, start_timeout=90) as running:
         yield running.base_url
 
 
