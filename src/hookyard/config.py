@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(1.0, gt=0)
     shutdown_grace_seconds: float = Field(15.0, ge=0)
 
+    metrics_token: str = ""
+    metrics_top_hosts: int = Field(10, ge=1, le=1000)
+    ready_worker_seconds: float = Field(30.0, gt=0)
+    heartbeat_seconds: float = Field(5.0, gt=0)
+
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_header_bytes: int = Field(16 * 1024, ge=1024)
     max_json_depth: int = Field(32, ge=2)

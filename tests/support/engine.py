@@ -12,7 +12,7 @@ from hookyard import catalog, retry
 from hookyard.clock import utcnow
 from hookyard.delivery import http, netguard
 from hookyard.delivery.sender import Sender
-from hookyard.delivery.worker import Worker, WorkerConfig
+from hookyard.delivery.worker import ExhaustedHook, Worker, WorkerConfig
 from hookyard.services.events import EventService
 from hookyard.store import Store
 
@@ -32,13 +32,15 @@ async def running_worker(
     timeout: float = 2.0,
     policy: retry.Policy = FAST_RETRIES,
     guard: netguard.Guard | None = None,
+    on_exhausted: ExhaustedHook | None = None,
     **config: float,
 ) -> AsyncIterator[Worker]:
     """A worker delivering from `store` until the block ends (loopback allowed unless `guard`)."""
     guard = guard or netguard.Guard.build(allow_private=True)
     settings = replace(FAST, **config)  # type: ignore[arg-type]
     async with http.client_session(guard, limit=settings.global_concurrency) as session:
-        worker = Worker(store, Sender(session, timeout=timeout), policy, settings)
+        sender = Sender(session, timeout=timeout)
+        worker = Worker(store, sender, policy, settings, on_exhausted=on_exhausted)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
         try:

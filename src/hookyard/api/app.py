@@ -5,9 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hookyard import __version__
-from hookyard.api import limits, openapi, problems
+from hookyard.api import health, limits, metrics, openapi, problems
 from hookyard.api.context import AppContext
-from hookyard.api.routes import business_units, deliveries, events, identity, webhooks
+from hookyard.api.routes import (
+    alerts,
+    business_units,
+    deliveries,
+    events,
+    identity,
+    subscriptions,
+    webhooks,
+)
 
 DESCRIPTION = (
     "Hookyard speaks the HCSS Webhooks API: tokens, business units, webhook subscriptions "
@@ -33,11 +41,11 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(business_units.router)
     app.include_router(webhooks.router(context.catalog))
     app.include_router(deliveries.router)
+    app.include_router(subscriptions.router)
+    app.include_router(alerts.router)
+
+    app.include_router(health.router)
+    app.include_router(metrics.router)
 
     openapi.install(app)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
     return app

@@ -8,8 +8,10 @@ from fastapi import Request
 
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
+from hookyard.services.alerts import Alerts, OperationalEvents
 from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
+from hookyard.services.health import Health
 from hookyard.services.identity import Identity
 from hookyard.services.subscriptions import Subscriptions
 from hookyard.store import Store
@@ -41,6 +43,9 @@ class AppContext:
     credentials: Credentials
     subscriptions: Subscriptions
     approvals: Approvals
+    alerts: Alerts
+    events: OperationalEvents
+    health: Health
     intake: Intake = field(default_factory=Intake)
 
 

@@ -154,6 +154,24 @@ def create_partner(name: str = typer.Argument(...), as_json: bool = JSON) -> Non
     options.emit({"id": partner.id, "name": partner.name}, as_json=as_json, text=partner.id)
 
 
+@partners.command("list")
+def list_partners(as_json: bool = JSON) -> None:
+    """List partners and the companies connected to each."""
+    data = [
+        {
+            "id": partner.id,
+            "name": partner.name,
+            "date_created": clock.isoformat(partner.date_created),
+            "connected_companies": companies,
+        }
+        for partner, companies in run(lambda rt: rt.credentials.partners())
+    ]
+    if as_json:
+        options.emit(data, as_json=True, text="")
+        return
+    _table(["id", "name", "connected_companies", "date_created"], data)
+
+
 def _connection(partner: str, company: str, connected: bool, as_json: bool) -> None:
     changed = run(lambda rt: rt.credentials.set_connection(partner, company, connected))
     state = "connected" if connected else "disconnected"

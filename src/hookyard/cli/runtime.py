@@ -19,9 +19,11 @@ from hookyard.console.context import ConsoleContext
 from hookyard.delivery import prober
 from hookyard.delivery.netguard import Guard
 from hookyard.services import identity
+from hookyard.services.alerts import Alerts, OperationalEvents
 from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
 from hookyard.services.deliveries import DeliveryService
+from hookyard.services.health import Health
 from hookyard.services.identity import Identity
 from hookyard.services.keys import KeyRing
 from hookyard.services.overview import Overview
@@ -30,7 +32,7 @@ from hookyard.services.sessions import ConsoleSessions
 from hookyard.services.subscriptions import Prober, Subscriptions
 from hookyard.services.test_events import TestEvents
 from hookyard.services.throttle import FailureThrottle, Limit
-from hookyard.store import Store
+from hookyard.store import Store, migrate
 
 
 def known_scopes(catalog: Catalog) -> list[str]:
@@ -56,6 +58,9 @@ class Runtime:
     subscriptions: Subscriptions
     prober: Prober
     approvals: Approvals
+    alerts: Alerts
+    events: OperationalEvents
+    health: Health
     intake: Intake = field(default_factory=Intake)
 
     def context(self) -> AppContext:
@@ -67,6 +72,9 @@ class Runtime:
             credentials=self.credentials,
             subscriptions=self.subscriptions,
             approvals=self.approvals,
+            alerts=self.alerts,
+            events=self.events,
+            health=self.health,
             intake=self.intake,
         )
 
@@ -80,7 +88,7 @@ class Runtime:
                 self.identity,
                 lifetime=timedelta(minutes=settings.console_session_minutes),
             ),
-            deliveries=DeliveryService(self.store),
+            deliveries=DeliveryService(self.store, on_recovered=self.events.recovered),
             records=RecordActions(self.store, settings, self.prober),
             test_events=TestEvents(
                 self.store, self.catalog, public_base_url=settings.public_base_url
@@ -129,6 +137,9 @@ def build(settings: Settings) -> Runtime:
     approvals = Approvals(store, settings.approval_hosts, contact=settings.approval_contact)
     subscriptions = Subscriptions(store, settings, challenges, approvals=approvals)
     credentials.on_connection_change(subscriptions.connection_changed)
+    events = OperationalEvents(store)
+    subscriptions.on_reactivated(events.reactivated)
+    approvals.on_requested(events.approval_requested)
     return Runtime(
         settings=settings,
         catalog=catalog,
@@ -146,4 +157,7 @@ def build(settings: Settings) -> Runtime:
         subscriptions=subscriptions,
         prober=challenges,
         approvals=approvals,
+        alerts=Alerts(store, subscriptions),
+        events=events,
+        health=Health(store, migrate.heads, worker_within_seconds=settings.ready_worker_seconds),
     )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from hookyard.api.context import Intake
     from hookyard.cli.worker import Running
+    from hookyard.services.health import Pulse
     from hookyard.store import Store
 
 log = logging.getLogger("hookyard.serve")
@@ -41,10 +42,15 @@ def warn_about_network_allowances(settings: Settings) -> None:
 
 
 def with_worker(
-    app: FastAPI, settings: Settings, store: Store, on_dead: Callable[[], None] = lambda: None
+    app: FastAPI,
+    settings: Settings,
+    store: Store,
+    on_dead: Callable[[], None] = lambda: None,
+    pulse: Pulse | None = None,
 ) -> FastAPI:
     """Run a delivery worker for the app's lifetime; it stops before the store closes. While the
-    worker is dead or stuck the app refuses events (503); a dead worker also calls `on_dead`."""
+    worker is dead or stuck the app refuses events (503); a dead worker also calls `on_dead`.
+    Its loop beats `pulse` (the one `/readyz` of the app reads)."""
     from hookyard.cli import worker
 
     inner = app.router.lifespan_context
@@ -52,7 +58,7 @@ def with_worker(
 
     @asynccontextmanager
     async def lifespan(running_app: FastAPI) -> AsyncIterator[None]:
-        async with inner(running_app), worker.delivery_worker(settings, store) as running:
+        async with inner(running_app), worker.delivery_worker(settings, store, pulse) as running:
             watch = asyncio.create_task(_watch(running, intake, on_dead))
             try:
                 yield
@@ -100,7 +106,9 @@ async def _serve(settings: Settings, host: str, port: int, *, deliver: bool) -> 
         server.should_exit = True
 
     config = uvicorn.Config(
-        with_worker(app, settings, wired.store, exit_with_error) if deliver else app,
+        with_worker(app, settings, wired.store, exit_with_error, wired.health.pulse)
+        if deliver
+        else app,
         host=host,
         port=port,
         loop="none",

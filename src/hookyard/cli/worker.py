@@ -8,6 +8,7 @@ supervisor (systemd, Kubernetes, Docker) starts a fresh one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from hookyard.config import Settings
 
 if TYPE_CHECKING:
     from hookyard.delivery.worker import Worker
+    from hookyard.services.health import Pulse
     from hookyard.store import Store
 
 log = logging.getLogger("hookyard.worker")
@@ -43,11 +45,15 @@ class Running:
 
 
 @asynccontextmanager
-async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[Running]:
-    """Run a worker on `store` while the block runs; set the yielded `stop` to stop it early."""
+async def delivery_worker(
+    settings: Settings, store: Store, pulse: Pulse | None = None
+) -> AsyncIterator[Running]:
+    """Run a worker on `store` while the block runs; set the yielded `stop` to stop it early.
+    Its loop beats `pulse`; deliveries that give up raise operational events."""
     from hookyard.delivery import http, netguard
     from hookyard.delivery.sender import Sender
     from hookyard.delivery.worker import Worker, WorkerConfig, policy_from_settings
+    from hookyard.services.alerts import OperationalEvents
 
     guard = netguard.Guard.from_settings(settings)
     for warning in guard.warnings():
@@ -56,7 +62,16 @@ async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[Run
     stop = asyncio.Event()
     async with http.client_session(guard, limit=config.global_concurrency) as session:
         sender = Sender(session, timeout=settings.delivery_timeout_seconds)
-        worker = Worker(store, sender, policy_from_settings(settings), config)
+        events = OperationalEvents(store)
+        worker = Worker(
+            store,
+            sender,
+            policy_from_settings(settings),
+            config,
+            on_exhausted=events.recorded,
+        )
+        if pulse is not None:
+            pulse.follow(lambda: worker.heartbeat)
         task = asyncio.create_task(worker.run(stop))
         try:
             yield Running(worker, stop, task)
@@ -66,11 +81,15 @@ async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[Run
 
 
 async def _work(settings: Settings) -> int:
+    from hookyard.services.health import HeartbeatWriter, Pulse
     from hookyard.store import Store
 
     store = Store.from_settings(settings, pool_size=4)
+    pulse = Pulse()
+    heartbeat = HeartbeatWriter(store, pulse, settings.heartbeat_seconds)
+    beating = asyncio.create_task(heartbeat.run())
     try:
-        async with delivery_worker(settings, store) as running:
+        async with delivery_worker(settings, store, pulse) as running:
             heap.settle()
             loop = asyncio.get_running_loop()
             for number in (signal.SIGTERM, signal.SIGINT):
@@ -83,6 +102,10 @@ async def _work(settings: Settings) -> int:
             log.info("stopping: finishing tries in flight")
         failure = running.failure()
     finally:
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await store.heartbeats.forget(heartbeat.worker_id)
         await store.close()
     if failure is not None:
         log.error("worker stopped: %s; exiting 1 so that a supervisor restarts it", failure)

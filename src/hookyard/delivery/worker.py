@@ -28,7 +28,7 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -47,6 +47,7 @@ log = logging.getLogger("hookyard.delivery")
 ATTEMPTS = MetricCounter("hookyard_delivery_attempts", "Delivery tries by outcome", ["outcome"])
 LATENCY = Histogram("hookyard_delivery_seconds", "Duration of one delivery try")
 _COUNTERS = {outcome: ATTEMPTS.labels(outcome.value) for outcome in models.Outcome}
+ExhaustedHook = Callable[[list[Finished]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Worker:
         random_source: retry.Random = random.random,
         monotonic: clock.Monotonic = time.monotonic,
         backoff: supervision.Backoff = supervision.Backoff(),
+        on_exhausted: ExhaustedHook | None = None,
     ) -> None:
         self._store = store
         self._queue = store.queue
@@ -140,6 +142,8 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self.listening = asyncio.Event()
         self.heartbeat = monotonic()
+        self._on_exhausted = on_exhausted
+        self._reports: set[asyncio.Task[None]] = set()
 
     @property
     def recorded(self) -> int:
@@ -171,6 +175,7 @@ class Worker:
             await asyncio.gather(*side, waker, return_exceptions=True)
             self._recorder.close()
             await flusher
+            await asyncio.gather(*self._reports, return_exceptions=True)
             await self._release_abandoned()
             unsubscribe()
 
@@ -325,6 +330,19 @@ class Worker:
 
     def _recorded(self, batch: list[Finished]) -> None:
         self._leased.difference_update(t.delivery_id for t in batch)
+        exhausted = [t for t in batch if t.state is models.DeliveryState.FAILED]
+        if exhausted and self._on_exhausted is not None:
+            # Rare (a delivery's last try failed), and told in a task of its own so that the
+            # recorder never waits for it; the worker waits for it before it stops.
+            report = asyncio.create_task(self._report(self._on_exhausted, exhausted))
+            self._reports.add(report)
+            report.add_done_callback(self._reports.discard)
+
+    async def _report(self, hook: ExhaustedHook, exhausted: list[Finished]) -> None:
+        try:
+            await hook(exhausted)
+        except Exception:
+            log.exception("reporting %d exhausted deliveries failed", len(exhausted))
 
     async def _release_abandoned(self) -> None:
         try:

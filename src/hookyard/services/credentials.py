@@ -82,6 +82,10 @@ class Credentials:
         await self._store.tenants.add_partner(partner)
         return partner
 
+    async def partners(self) -> list[tuple[models.Partner, list[str]]]:
+        """Every partner with the ids of the companies connected to it now."""
+        return await self._store.tenants.partners()
+
     async def set_connection(self, partner_id: str, company_id: str, connected: bool) -> bool:
         """Connect or disconnect a company and a partner's app; True when it changed."""
         if await self._store.tenants.partner(partner_id) is None:

@@ -6,6 +6,7 @@ only; the operator (`client_id` None, the `hookyard:admin` scope) sees all of th
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from hookyard import clock, errors, models
@@ -13,13 +14,21 @@ from hookyard.store import Store
 from hookyard.store.history import DeliveryRecord, Query
 
 MAX_PAGE = 1000
+RecoveredHook = Callable[[str | None, str, datetime, int], Awaitable[None]]
 
 
 class DeliveryService:
     """Delivery inspection and re-queueing."""
 
-    def __init__(self, store: Store, *, now: clock.Clock = clock.utcnow) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        on_recovered: RecoveredHook | None = None,
+        now: clock.Clock = clock.utcnow,
+    ) -> None:
         self._store = store
+        self._on_recovered = on_recovered
         self._now = now
 
     async def list(
@@ -83,9 +92,12 @@ class DeliveryService:
             raise errors.InvalidInput.field("since", "give a time with a zone, e.g. ...Z")
         if not callback_url:
             raise errors.InvalidInput.field("url", "give the callback url to recover")
-        return await self._store.history.recover(
+        count = await self._store.history.recover(
             callback_url, since, now=self._now(), client_id=client_id
         )
+        if self._on_recovered is not None:
+            await self._on_recovered(client_id, callback_url, since, count)
+        return count
 
 
 def parse_time(name: str, text: str) -> datetime:

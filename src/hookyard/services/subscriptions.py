@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -28,6 +28,7 @@ ACTIVE = models.SubscriptionStatus.ACTIVE
 STOPPED = models.SubscriptionStatus.STOPPED
 DELETED = models.SubscriptionStatus.DELETED
 Key = tuple[str, str | None]
+ReactivatedHook = Callable[[list[models.Subscription]], Awaitable[None]]
 
 
 class ChallengeResult(Protocol):
@@ -188,6 +189,11 @@ class Subscriptions:
             store, settings.approval_hosts, contact=settings.approval_contact, now=now
         )
         self._now = now
+        self._reactivated_hooks: list[ReactivatedHook] = []
+
+    def on_reactivated(self, hook: ReactivatedHook) -> None:
+        """Call `hook(records)` with the Stopped records a POST made Active again."""
+        self._reactivated_hooks.append(hook)
 
     async def owner(
         self, caller: models.Principal, product: Product, partition: str | None = None
@@ -264,7 +270,17 @@ class Subscriptions:
             "subscription saved",
             extra={"client_id": owner.client_id, "product": owner.product, "replace": replace},
         )
+        await self._announce_reactivated(existing, changes.changed)
         return changes.secret_key
+
+    async def _announce_reactivated(
+        self, before: Sequence[models.Subscription], after: Sequence[models.Subscription]
+    ) -> None:
+        was_stopped = {record.id for record in before if record.status == STOPPED}
+        again = [r for r in after if r.id in was_stopped and r.status == ACTIVE]
+        if again:
+            for hook in self._reactivated_hooks:
+                await hook(again)
 
     async def _check_limit(
         self, owner: Owner, changes: Plan, existing: Sequence[models.Subscription]

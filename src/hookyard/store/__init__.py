@@ -14,6 +14,7 @@ from hookyard.store import queue
 from hookyard.store.approvals import ApprovalRepository
 from hookyard.store.database import Database
 from hookyard.store.events import EventRepository
+from hookyard.store.heartbeats import HeartbeatRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.overview import OverviewRepository
 from hookyard.store.sealing import Sealer, sealer_for
@@ -58,6 +59,7 @@ class Store:
         self.overview = OverviewRepository(self.db)
         self.approvals = ApprovalRepository(self.db)
         self.stats = StatsRepository(self.db)
+        self.heartbeats = HeartbeatRepository(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:

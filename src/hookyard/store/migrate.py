@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -28,6 +29,14 @@ def upgrade_sync(url: str) -> None:
     if make_url(async_url(url)).get_backend_name() == "sqlite" and database:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), "head")
+
+
+@functools.cache
+def heads() -> frozenset[str]:
+    """The newest revisions the code knows (read once from the migration scripts)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
 async def upgrade(url: str) -> None:

@@ -28,6 +28,36 @@ _LIVE = (models.SubscriptionStatus.ACTIVE.value, models.SubscriptionStatus.STOPP
 
 
 @dataclass(frozen=True)
+class Search:
+    """Which records to list: every filter optional; `after` is the last id of the previous
+    page (records come in id order, so paging is by key, not offset)."""
+
+    client_id: str | None = None
+    company_id: str | None = None
+    product: str | None = None
+    status: models.SubscriptionStatus | None = None
+    after: str | None = None
+    limit: int = 100
+
+    def clause(self) -> Any:
+        conditions = [
+            column == wanted
+            for column, wanted in (
+                (table.c.client_id, self.client_id),
+                (table.c.company_id, self.company_id),
+                (table.c.product, self.product),
+                (table.c.status, self.status.value if self.status else None),
+            )
+            if wanted is not None
+        ]
+        if self.status is None:
+            conditions.append(table.c.status.in_(_LIVE))
+        if self.after is not None:
+            conditions.append(table.c.id > self.after)
+        return and_(*conditions)
+
+
+@dataclass(frozen=True)
 class Owner:
     """Whose records, and where: a client's records in one product, company and partition."""
 
@@ -148,6 +178,11 @@ class SubscriptionRepository:
             .where(owner.clause(), table.c.status.in_(_LIVE))
             .order_by(table.c.date_created, table.c.callback_url, table.c.event_type, table.c.id)
         )
+        return await self._all(statement)
+
+    async def search(self, search: Search) -> list[models.Subscription]:
+        """Records matching `search` (Active and Stopped unless a status is named), by id."""
+        statement = select(table).where(search.clause()).order_by(table.c.id).limit(search.limit)
         return await self._all(statement)
 
     async def of_url(self, owner: Owner, url: str) -> list[models.Subscription]:

@@ -183,6 +183,20 @@ class TenantRepository:
         row = await self._one(select(schema.partners).where(schema.partners.c.id == partner_id))
         return _partner(row) if row else None
 
+    async def partners(self) -> list[tuple[models.Partner, list[str]]]:
+        """Every partner, oldest first, with the companies connected to it now."""
+        rows = await self._all(select(schema.partners).order_by(schema.partners.c.date_created))
+        table = schema.partner_connections
+        links = await self._all(
+            select(table.c.partner_id, table.c.company_id)
+            .where(table.c.connected.is_(True))
+            .order_by(table.c.company_id)
+        )
+        connected: dict[str, list[str]] = {}
+        for link in links:
+            connected.setdefault(link["partner_id"], []).append(link["company_id"])
+        return [(_partner(row), connected.get(row["id"], [])) for row in rows]
+
     async def set_connection(
         self, partner_id: str, company_id: str, connected: bool, at: datetime
     ) -> bool:

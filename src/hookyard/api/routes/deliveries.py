@@ -29,7 +29,8 @@ class RecoverRequest(BaseModel):
 
 
 def _service(request: Request) -> DeliveryService:
-    return DeliveryService(context(request).store)
+    wired = context(request)
+    return DeliveryService(wired.store, on_recovered=wired.events.recovered)
 
 
 def _viewer(caller: models.Principal) -> str | None:
