@@ -10,7 +10,7 @@ PORT ?= 8000
 CODE := src tests $(wildcard benchmarks examples scripts)
 export HOOKYARD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run openapi test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak reliability clean format deploy-check
+.PHONY: chromium install run openapi test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak reliability clean format deploy-check
 
 install: $(STAMP)
 
@@ -44,7 +44,19 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
-pytest: install
+# The console's browser tests drive Debian's chromium (no browser download); root installs it.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; \
+		else \
+			echo "chromium is missing and cannot be installed here (needs root and apt-get):" \
+				"the browser tests will skip (and fail when CI=true)."; \
+		fi; \
+	fi
+
+pytest: install chromium
 	$(BIN)/python -m tests.pgcheck
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not reliability or slice"
 

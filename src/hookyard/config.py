@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     token_failure_window_seconds: float = Field(300.0, gt=0)
     token_failure_wait_seconds: float = Field(1.0, gt=0)
     auth_cache_seconds: float = Field(1.0, ge=0, le=60)
+    console_session_minutes: int = Field(60, ge=1, le=24 * 60)
 
     allow_private_callbacks: bool = False
     allowed_callback_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)

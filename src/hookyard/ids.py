@@ -10,9 +10,11 @@ import random
 import secrets
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT = "evt"
 DELIVERY = "dlv"
 ATTEMPT = "att"
@@ -44,14 +46,16 @@ def _encode(value: int) -> str:
     return "".join(reversed(chars))
 
 
+def floor(prefix: str, when: datetime) -> str:
+    """The smallest prefixed id made at `when` (to the millisecond): every id made at or after
+    `when` sorts at or above it, every id made before it below."""
+    milliseconds = max(0, (when - EPOCH) // timedelta(milliseconds=1))
+    return f"{prefix}_{_encode(milliseconds << 80)}"
+
+
 def prefixed(prefix: str) -> str:
     """A prefixed id such as `dlv_01J...`."""
     return f"{prefix}_{ulid()}"
-
-
-def floor(prefix: str, unix_ms: int) -> str:
-    """The smallest prefixed id made at `unix_ms`: every id made earlier sorts before it."""
-    return f"{prefix}_{_encode(max(unix_ms, 0) << 80)}"
 
 
 def is_guid(text: str) -> bool:

@@ -75,7 +75,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def hookyard(
-    args: Sequence[str], env: Mapping[str, str], workdir: Path, *, port: int | None = None
+    args: Sequence[str],
+    env: Mapping[str, str],
+    workdir: Path,
+    *,
+    port: int | None = None,
+    start_timeout: float = START_TIMEOUT,
 ) -> Iterator[Running]:
     """Run `hookyard ARGS --host 127.0.0.1 --port P`, wait until it is healthy, stop it after."""
     port = port or free_port()
@@ -87,7 +92,7 @@ def hookyard(
         )
     running = Running(process, f"http://127.0.0.1:{port}", stdout, stderr)
     try:
-        wait_healthy(running)
+        wait_healthy(running, start_timeout)
         yield running
     finally:
         stop(process)

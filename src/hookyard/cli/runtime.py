@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -14,6 +15,8 @@ from hookyard.api.app import create_app
 from hookyard.api.context import AppContext, Intake
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
+from hookyard.console import app as console_app
+from hookyard.console.context import ConsoleContext
 from hookyard.delivery import prober
 from hookyard.delivery.netguard import Guard
 from hookyard.services import identity
@@ -21,9 +24,14 @@ from hookyard.services import keys as signing_keys
 from hookyard.services.alerts import Alerts, OperationalEvents
 from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
+from hookyard.services.deliveries import DeliveryService
 from hookyard.services.health import Health
 from hookyard.services.identity import Identity
-from hookyard.services.subscriptions import Subscriptions
+from hookyard.services.overview import Overview
+from hookyard.services.records import RecordActions
+from hookyard.services.sessions import ConsoleSessions
+from hookyard.services.subscriptions import Prober, Subscriptions
+from hookyard.services.test_events import TestEvents
 from hookyard.services.throttle import FailureThrottle, Limit
 from hookyard.store import Store, migrate
 
@@ -49,6 +57,7 @@ class Runtime:
     identity: Identity
     credentials: Credentials
     subscriptions: Subscriptions
+    prober: Prober
     approvals: Approvals
     alerts: Alerts
     events: OperationalEvents
@@ -70,9 +79,29 @@ class Runtime:
             intake=self.intake,
         )
 
+    def console_context(self) -> ConsoleContext:
+        settings = self.settings
+        return ConsoleContext(
+            settings=settings,
+            catalog=self.catalog,
+            sessions=ConsoleSessions(
+                self.store,
+                self.identity,
+                lifetime=timedelta(minutes=settings.console_session_minutes),
+            ),
+            deliveries=DeliveryService(self.store, on_recovered=self.events.recovered),
+            records=RecordActions(self.store, settings, self.prober),
+            test_events=TestEvents(
+                self.store, self.catalog, public_base_url=settings.public_base_url
+            ),
+            overview=Overview(self.store),
+            approvals=self.approvals,
+        )
+
     def app(self) -> FastAPI:
-        """The HTTP app; closing it (lifespan end) closes the runtime."""
+        """The HTTP app and the console; closing it (lifespan end) closes the runtime."""
         app = create_app(self.context())
+        console_app.install(app, self.console_context())
 
         @asynccontextmanager
         async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -132,6 +161,7 @@ def build(settings: Settings) -> Runtime:
         ),
         credentials=credentials,
         subscriptions=subscriptions,
+        prober=challenges,
         approvals=approvals,
         alerts=Alerts(store, subscriptions),
         events=events,

@@ -7,7 +7,7 @@ only; the operator (`client_id` None, the `hookyard:admin` scope) sees all of th
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from hookyard import clock, errors, models
 from hookyard.store import Store
@@ -38,17 +38,26 @@ class DeliveryService:
         state: str | None = None,
         callback_url: str | None = None,
         event_id: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         before: str | None = None,
         limit: int = 100,
     ) -> list[DeliveryRecord]:
-        """Deliveries newest first; `before` is the last id of the previous page."""
+        """Deliveries newest first, made in [`since`, `until`) when given; `before` is the last
+        id of the previous page."""
         if not 1 <= limit <= MAX_PAGE:
             raise errors.InvalidInput.field("limit", f"must be 1 to {MAX_PAGE}")
+        if since is not None and until is not None and since >= until:
+            raise errors.InvalidInput.field("until", "must be later than since")
         query = Query(
             client_id=client_id,
             state=_state(state),
             callback_url=callback_url,
             event_id=event_id,
+            event_type=event_type,
+            since=since,
+            until=until,
             before=before,
             limit=limit,
         )
@@ -89,6 +98,17 @@ class DeliveryService:
         if self._on_recovered is not None:
             await self._on_recovered(client_id, callback_url, since, count)
         return count
+
+
+def parse_time(name: str, text: str) -> datetime:
+    """A time typed into a form: ISO 8601, read as UTC when it names no zone."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise errors.InvalidInput.field(
+            name, f"{text!r} is not a time; write it like 2026-11-29T15:00 (UTC) or with a zone"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _state(value: str | None) -> models.DeliveryState | None:

@@ -117,6 +117,12 @@ class Identity:
             company_id, units = await self._company_grant(client, form)
         return self._issue(client, company_id, units, scopes)
 
+    async def verify_client(self, client_id: str, secret: str, source: str | None) -> models.Client:
+        """The client whose id and secret these are, throttled like the token endpoint;
+        InvalidRequest when one is empty, InvalidClient when they do not match."""
+        form = {"client_id": client_id.strip(), "client_secret": secret}
+        return await self._authenticate_client(form, None, source)
+
     async def _authenticate_client(
         self, form: Mapping[str, str], basic: tuple[str, str] | None, source: str | None
     ) -> models.Client:

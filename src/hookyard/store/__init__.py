@@ -19,8 +19,10 @@ from hookyard.store.events import EventRepository
 from hookyard.store.fingerprints import KeyFingerprintRepository
 from hookyard.store.heartbeats import HeartbeatRepository
 from hookyard.store.history import DeliveryHistory
+from hookyard.store.overview import OverviewRepository
 from hookyard.store.retention import Retention
 from hookyard.store.sealing import Sealer, sealer_for
+from hookyard.store.sessions import SessionRepository
 from hookyard.store.stats import StatsRepository
 from hookyard.store.stopped import StoppedRepository
 from hookyard.store.subscriptions import SubscriptionRepository
@@ -59,6 +61,8 @@ class Store:
         self.events = EventRepository(self.db)
         self.history = DeliveryHistory(self.db, self.wakeup, self.queue.announce)
         self.retention = Retention(self.db)
+        self.sessions = SessionRepository(self.db)
+        self.overview = OverviewRepository(self.db)
         self.approvals = ApprovalRepository(self.db)
         self.stats = StatsRepository(self.db)
         self.catchup = CatchUpRepository(self.db, self.sealer)

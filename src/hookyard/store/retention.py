@@ -49,7 +49,7 @@ class Cutoffs:
     @property
     def first_kept_event(self) -> str:
         """The smallest event id made at the succeeded cutoff: older events sort before it."""
-        return ids.floor(ids.EVENT, int(self.succeeded.timestamp() * 1000))
+        return ids.floor(ids.EVENT, self.succeeded)
 
 
 @dataclass(frozen=True)

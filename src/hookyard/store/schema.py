@@ -246,6 +246,16 @@ token_failures = Table(
     Column("blocked_until", UTCDateTime(), nullable=True),
 )
 
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("client_id", String(64), ForeignKey("clients.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
+)
+
 approvals = Table(
     "approvals",
     metadata,

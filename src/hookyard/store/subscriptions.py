@@ -207,6 +207,29 @@ class SubscriptionRepository:
         )
         return await self._all(statement)
 
+    async def live(
+        self,
+        client_id: str | None,
+        status: models.SubscriptionStatus | None = None,
+        *,
+        limit: int = 500,
+    ) -> list[models.Subscription]:
+        """Active and Stopped records (or only `status`), of one client or (None) every client,
+        grouped by product, company and partition."""
+        statuses = _LIVE if status is None else (status.value,)
+        statement = select(table).where(table.c.status.in_(statuses))
+        if client_id is not None:
+            statement = statement.where(table.c.client_id == client_id)
+        statement = statement.order_by(
+            table.c.product,
+            table.c.company_id,
+            table.c.partition_value,
+            table.c.callback_url,
+            table.c.event_type,
+            table.c.id,
+        )
+        return await self._all(statement.limit(limit))
+
     async def count_live(self, client_id: str) -> int:
         """How many Active or Stopped records the client has, in every product."""
         async with self._db.read() as connection:

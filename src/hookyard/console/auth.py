@@ -1,0 +1,57 @@
+"""Signing in (client id and secret) and out of the console."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request, Response
+
+from hookyard import errors
+from hookyard.console import web
+from hookyard.console.context import console
+
+router = APIRouter(route_class=web.ConsoleRoute, include_in_schema=False)
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    return web.sign_in_page(request, status=200)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    values = {key: value for key, value in form.items() if isinstance(value, str)}
+    expected = request.cookies.get(web.LOGIN_COOKIE, "")
+    supplied = values.get("csrf", "")
+    if not expected or not hmac.compare_digest(expected, supplied):
+        return web.sign_in_page(
+            request, "The sign-in form had expired; sign in again on this page.", status=403
+        )
+    host = request.client.host if request.client else None
+    try:
+        signed = await console(request).sessions.sign_in(
+            values.get("client_id", ""), values.get("client_secret", ""), host
+        )
+    except (errors.Unauthenticated, errors.RateLimited) as exc:
+        return web.sign_in_page(request, exc.detail, status=web.status_of(exc))
+    response = web.redirect("/")
+    response.set_cookie(
+        web.SESSION_COOKIE,
+        signed.token,
+        max_age=console(request).settings.console_session_minutes * 60,
+        httponly=True,
+        samesite="strict",
+        secure=console(request).secure_cookies,
+        path=web.PREFIX,
+    )
+    response.delete_cookie(web.LOGIN_COOKIE, path=web.PREFIX)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, _form: web.Form) -> Response:
+    await console(request).sessions.sign_out(request.cookies.get(web.SESSION_COOKIE))
+    response = web.redirect("/login")
+    response.delete_cookie(web.SESSION_COOKIE, path=web.PREFIX)
+    return response

@@ -1,0 +1,134 @@
+"""The console's HTTP plumbing: templates, the session cookie, CSRF checks, and one place where
+an error becomes a page (with the status code it deserves) instead of problem+json."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from starlette.templating import Jinja2Templates
+
+from hookyard import errors
+from hookyard.console.context import console
+from hookyard.services.sessions import ConsoleSession
+
+PREFIX = "/console"
+SESSION_COOKIE = "hookyard_console"
+LOGIN_COOKIE = "hookyard_console_login"
+STATUS = {
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.RateLimited: 429,
+}
+
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.PackageLoader("hookyard.console", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+)
+templates.env.filters["when"] = lambda value: f"{value:%Y-%m-%d %H:%M:%S}Z" if value else ""
+
+
+class CsrfRefused(errors.Forbidden):
+    """A form came without this session's CSRF token."""
+
+
+class SignInRequired(errors.Unauthenticated):
+    """No live session: the sign-in page answers, with why."""
+
+
+def page(
+    request: Request,
+    name: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    session: ConsoleSession | None = None,
+    status: int = 200,
+) -> Response:
+    """Render template `name` inside the layout (navigation for `session`)."""
+    context = {"session": session, "prefix": PREFIX, "notice": "", **(values or {})}
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def status_of(exc: errors.HookyardError) -> int:
+    for kind, status in STATUS.items():
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+class ConsoleRoute(APIRoute):
+    """A route whose Hookyard errors render as console pages: a missing or ended session as
+    the sign-in page (401), anything else as an error page that says nothing was changed."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired as exc:
+                return sign_in_page(request, exc.detail)
+            except errors.HookyardError as exc:
+                return error_page(request, exc)
+
+        return handle
+
+
+def sign_in_page(request: Request, message: str = "", status: int = 401) -> Response:
+    """The sign-in form with a fresh login CSRF token (double-submitted: cookie and field)."""
+    token = secrets.token_urlsafe(32)
+    response = page(request, "login.html", {"message": message, "csrf": token}, status=status)
+    secure = console(request).secure_cookies
+    response.set_cookie(
+        LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure, path=PREFIX
+    )
+    return response
+
+
+def error_page(request: Request, exc: errors.HookyardError) -> Response:
+    values = {"title": exc.title, "detail": exc.detail, "fields": getattr(exc, "errors", {})}
+    session = getattr(request.state, "console_session", None)
+    return page(request, "error.html", values, session=session, status=status_of(exc))
+
+
+async def signed_in(request: Request) -> ConsoleSession:
+    """The request's session; SignInRequired (the sign-in page) when it has none."""
+    try:
+        session = await console(request).sessions.current(request.cookies.get(SESSION_COOKIE))
+    except errors.Unauthenticated as exc:
+        raise SignInRequired(exc.detail) from exc
+    request.state.console_session = session
+    return session
+
+
+Session = Annotated[ConsoleSession, Depends(signed_in)]
+
+
+async def form_of(request: Request, session: Session) -> dict[str, str]:
+    """A POSTed form of this session, refused (403, nothing done) without its CSRF token."""
+    form = await request.form()
+    values = {key: value for key, value in form.items() if isinstance(value, str)}
+    if not session.csrf_matches(values.get("csrf")):
+        raise CsrfRefused(
+            "This form's security token is missing or wrong, so nothing was done. Reload the "
+            "page and submit the form again."
+        )
+    return values
+
+
+Form = Annotated[dict[str, str], Depends(form_of)]
+
+
+def redirect(path: str) -> Response:
+    """See Other: after a form's action, the browser loads `path`."""
+    return Response(status_code=303, headers={"Location": PREFIX + path})

@@ -1,0 +1,123 @@
+"""Web console sessions: sign in with a client id and secret, a server-side session, sign out.
+
+The browser holds only a random session token (in an `HttpOnly`, `SameSite=Strict` cookie that
+`hookyard.console` sets); the database holds the token's SHA-256, the client it signs in, a CSRF
+token for the session's forms and its end. So every API process sharing the database knows every
+session, a copy of the database signs no one in, and signing out or revoking the client ends it
+at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hookyard import clock, errors, models
+from hookyard.services import identity
+from hookyard.services.identity import Identity
+from hookyard.store import Store
+from hookyard.store.sessions import SessionRow
+
+TOKEN_BYTES = 32
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    """A signed-in client: who, whether it is the operator, its forms' CSRF token, its end."""
+
+    client: models.Client
+    csrf_token: str
+    expires_at: datetime
+
+    @property
+    def is_operator(self) -> bool:
+        return identity.ADMIN in self.client.scopes
+
+    @property
+    def viewer(self) -> str | None:
+        """The client whose records this session sees; None (every client) for the operator."""
+        return None if self.is_operator else self.client.id
+
+    @property
+    def principal(self) -> models.Principal:
+        """The session's client as a caller of the services, with every scope it holds."""
+        return models.Principal(
+            client_id=self.client.id,
+            company_id=self.client.company_id,
+            partner_id=self.client.partner_id,
+            scopes=frozenset(self.client.scopes),
+            business_units=self.client.business_units,
+        )
+
+    def csrf_matches(self, supplied: str | None) -> bool:
+        return bool(supplied) and hmac.compare_digest(self.csrf_token, supplied or "")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session and the token its cookie carries (shown to the browser only)."""
+
+    token: str
+    session: ConsoleSession
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ConsoleSessions:
+    """Sign in, look up and sign out console sessions."""
+
+    def __init__(
+        self,
+        store: Store,
+        identity_service: Identity,
+        *,
+        lifetime: timedelta,
+        now: clock.Clock = clock.utcnow,
+    ) -> None:
+        self._store = store
+        self._identity = identity_service
+        self._lifetime = lifetime
+        self._now = now
+
+    async def sign_in(self, client_id: str, secret: str, source: str | None) -> SignedIn:
+        """A session for the client with this id and secret; Unauthenticated otherwise (failed
+        attempts are throttled like the token endpoint's, RateLimited past the limit)."""
+        try:
+            client = await self._identity.verify_client(client_id, secret, source)
+        except (errors.InvalidClient, errors.InvalidRequest) as exc:
+            raise errors.Unauthenticated(
+                "Wrong client id or secret: check both and sign in again."
+            ) from exc
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        now = self._now()
+        csrf = secrets.token_urlsafe(TOKEN_BYTES)
+        row = SessionRow(token_hash(token), client.id, csrf, now, now + self._lifetime)
+        await self._store.sessions.remove_expired(now)
+        await self._store.sessions.add(row)
+        return SignedIn(token, ConsoleSession(client, row.csrf_token, row.expires_at))
+
+    async def current(self, token: str | None) -> ConsoleSession:
+        """The session of a cookie's token; Unauthenticated when there is none, it has ended or
+        its client has been revoked."""
+        if not token:
+            raise errors.Unauthenticated("Sign in to use the console.")
+        row = await self._store.sessions.get(token_hash(token))
+        if row is None:
+            raise errors.Unauthenticated("Your session has ended; sign in again.")
+        if row.expires_at <= self._now():
+            await self._store.sessions.remove(row.token_hash)
+            raise errors.Unauthenticated("Your session has expired; sign in again.")
+        client = await self._store.tenants.client(row.client_id)
+        if client is None or client.revoked_at is not None:
+            await self._store.sessions.remove(row.token_hash)
+            raise errors.Unauthenticated("This client's access has been revoked.")
+        return ConsoleSession(client, row.csrf_token, row.expires_at)
+
+    async def sign_out(self, token: str | None) -> None:
+        if token:
+            await self._store.sessions.remove(token_hash(token))

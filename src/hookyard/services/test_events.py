@@ -1,0 +1,93 @@
+"""Test events: an integrator exercises its receiver with an event of any event type of its
+products, delivered (signed, with retries, like any other) to its own records of one url only.
+
+The event's fields are the product's catalog fields: the business unit (or other partition) and
+job filter come from the record, every other id is a fresh GUID, so a receiver can tell a test
+event by ids it has never seen. It is never matched against other clients' subscriptions.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hookyard import catalog, clock, errors, ids, models
+from hookyard.store import Store
+from hookyard.store.queue import Ingested, NewEvent
+
+log = logging.getLogger("hookyard.test_events")
+PUBLISHER = "hookyard-console-test"
+
+
+class TestEvents:
+    """Send test events to a client's own callback urls."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(
+        self,
+        store: Store,
+        products: catalog.Catalog,
+        *,
+        public_base_url: str,
+        now: clock.Clock = clock.utcnow,
+    ) -> None:
+        self._store = store
+        self._catalog = products
+        self._base = public_base_url
+        self._now = now
+
+    async def send(
+        self, caller: models.Principal, *, operator: bool, record_id: str, event_type: str
+    ) -> Ingested:
+        """One `event_type` event to the url of record `record_id` (the caller's own record, or
+        anyone's for the operator); Forbidden for a product the caller has no scope for."""
+        record = await self._store.subscriptions.get(record_id)
+        if record is None or (not operator and record.client_id != caller.client_id):
+            raise errors.NotFound(
+                f"There is no subscription record {record_id!r} for you; pick one from the list."
+            )
+        product = self._catalog.products[record.product]
+        if not operator and not caller.has_scope(product.scope):
+            raise errors.Forbidden(
+                f"Your client lacks the scope {product.scope}, so it may not receive "
+                f"{product.name} events; ask the operator to grant it. Nothing was sent."
+            )
+        product.event_type(event_type)
+        if record.status is not models.SubscriptionStatus.ACTIVE:
+            raise errors.Conflict(
+                f"This url is {record.status.value}; reactivate it first, then send a test event."
+            )
+        event = self._event(product, record, event_type)
+        ingested = await self._store.history.add_event_for(
+            event, [(record.id, record.callback_url)], self._now()
+        )
+        log.info(
+            "test event sent",
+            extra={"client_id": record.client_id, "event_id": ingested.event_id},
+        )
+        return ingested
+
+    def _event(
+        self, product: catalog.Product, record: models.Subscription, event_type: str
+    ) -> NewEvent:
+        values = {name: ids.guid() for name in product.required_fields(event_type)}
+        if product.partition:
+            values[product.partition] = record.partition_value or ids.guid()
+        if product.filter and record.filter_value:
+            values[product.filter.event_field] = record.filter_value
+        body = product.build_payload(
+            event_type,
+            record.company_id,
+            values,
+            date=clock.isoformat(self._now()),
+            base=self._base,
+        )
+        return NewEvent(
+            product=product.key,
+            event_type=event_type,
+            company_id=record.company_id,
+            partition_value=values[product.partition] if product.partition else "",
+            filter_value=values[product.filter.event_field] if product.filter else "",
+            body=body,
+            publisher_id=PUBLISHER,
+        )

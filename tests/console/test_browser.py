@@ -1,0 +1,272 @@
+"""The console in real Chromium against a real `hookyard serve` (API, console and worker in one
+process on SQLite) and a real receiver on 127.0.0.1. One browser for the module; each test has
+its own browser context (cookies). Every page visited is saved as a screenshot at both widths
+(`tests/artifacts/console/`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from standardwebhooks import Webhook
+
+from hookyard.cli import runtime as runtimes
+from hookyard.config import Settings
+from tests.support import browser, console, databases, engine, server
+from tests.support.receiver import Behaviour, Receiver
+from tests.support.tenants import Tenant, make_tenant, token
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+module_fixture = pytest_asyncio.fixture(scope="module", loop_scope="module")
+TIMEOUT_MS = 20_000
+
+
+@dataclass
+class Site:
+    """The running console, the test process's view of its database, and the receiver."""
+
+    base: str
+    runtime: runtimes.Runtime
+    receiver: Receiver
+    browser: Browser
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Path:
+    browser.require_chromium()
+    directory = tmp_path_factory.mktemp("console")
+    databases.sqlite_copy(sqlite_template, directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def settings(workdir: Path) -> Settings:
+    return Settings(
+        data_dir=workdir / "data",
+        database_url=f"sqlite+aiosqlite:///{workdir / 'hookyard.db'}",
+        allow_private_callbacks=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def serving(workdir: Path, settings: Settings) -> Iterator[str]:
+    wired = runtimes.build(settings)  # creates the keys the served process shares
+    env = server.environment(
+        settings.data_dir,
+        **{
+            "database_url": settings.database_url,
+            "allow_private_callbacks": "true",
+            "max_attempts": "1",
+            "poll_interval_seconds": "0.1",
+            "log_level": "WARNING",
+            "approval_hosts": "127.0.0.1",
+        },
+    )
+    del wired
+    # A generous start: the whole suite runs beside it on two cores.
+    with server.hookyard(["serve"], env, workdir, start_timeout=90) as running:
+        yield running.base_url
+
+
+@module_fixture
+async def site(serving: str, settings: Settings) -> AsyncIterator[Site]:
+    wired = runtimes.build(settings)
+    receiver = await Receiver.start()
+    expect.set_options(timeout=TIMEOUT_MS)
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(browser.CHROMIUM))
+        try:
+            yield Site(serving, wired, receiver, chromium)
+        finally:
+            await chromium.close()
+            await receiver.stop()
+            await wired.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(site: Site) -> AsyncIterator[Page]:
+    context: BrowserContext = await site.browser.new_context(
+        viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+async def _sign_in(page: Page, site: Site, tenant: Tenant, secret: str | None = None) -> None:
+    await page.goto(f"{site.base}/console/login")
+    await page.get_by_label("Client id").fill(tenant.client_id)
+    await page.get_by_label("Client secret").fill(secret or tenant.secret)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def _published(site: Site, tenant: Tenant) -> str:
+    event = {
+        "eventType": "ProjectCreated",
+        "companyId": tenant.company.id,
+        "businessUnitId": tenant.units[0].id,
+        "projectId": "p-1",
+    }
+    published = await engine.events(site.runtime.store).publish("precon", event, publisher_id="b")
+    return published.event_id
+
+
+async def test_an_integrator_fixes_a_failed_delivery(site: Site, page: Page) -> None:
+    tenant = await make_tenant(site.runtime, "Failing Paving")
+    url = site.receiver.url("/failing")
+    await console.precon_record(site.runtime, tenant, url)
+    site.receiver.answer("/failing", Behaviour(status=500, body="database is down"))
+    await _published(site, tenant)
+
+    await _sign_in(page, site, tenant)
+    await expect(page.get_by_role("heading", name="Subscriptions")).to_be_visible()
+    await page.get_by_role("link", name="Deliveries", exact=True).click()
+    await page.get_by_label("State").select_option("failed")
+    await page.get_by_role("button", name="Filter").click()
+    failed = page.locator("table.stream tbody tr").filter(has_text="failed")
+    await expect(failed).to_have_count(1)
+    await expect(page).to_have_url(
+        f"{site.base}/console/deliveries?state=failed&event_type=&url=&since=&until="
+    )
+    await browser.shoot(page, "deliveries-failed")
+
+    await failed.get_by_role("link").click()
+    attempt = page.locator("article.attempt")
+    await expect(attempt).to_contain_text("500")
+    await expect(attempt).to_contain_text("database is down")
+    await expect(attempt).to_contain_text("ms")
+    await browser.shoot(page, "delivery-failed")
+    delivery_url = page.url
+
+    await page.get_by_role("link", name="Subscriptions").click()
+    stopped = page.locator("section.url.stopped")
+    await expect(stopped).to_contain_text("Stopped")
+    await expect(stopped).to_contain_text("the last one: HTTP 500")
+    await browser.shoot(page, "subscriptions-stopped")
+    await stopped.get_by_role("button", name="Reactivate (runs the challenge)").click()
+    await expect(page.locator(".error")).to_contain_text("challenge")
+    await browser.shoot(page, "reactivate-refused")
+
+    site.receiver.answer("/failing", Behaviour())
+    await page.goto(f"{site.base}/console/subscriptions")
+    await page.get_by_role("button", name="Reactivate (runs the challenge)").click()
+    await expect(page.get_by_role("status")).to_contain_text("Active again")
+    await expect(page.locator("section.url.stopped")).to_have_count(0)
+
+    await page.goto(delivery_url)
+    await page.get_by_role("button", name="Redeliver").click()
+    await expect(page.locator("#state")).to_have_text("succeeded")
+    await expect(page.locator("article.attempt.success")).to_contain_text("200")
+    await browser.shoot(page, "delivery-succeeded")
+    assert len(site.receiver.posts("/failing")) == 2
+
+
+async def test_an_integrator_sends_a_test_event(site: Site, page: Page) -> None:
+    tenant = await make_tenant(site.runtime, "Testing Paving")
+    secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    url = site.receiver.url("/test-events")
+    await console.precon_record(site.runtime, tenant, url, secret=secret)
+
+    await _sign_in(page, site, tenant)
+    await browser.shoot(page, "subscriptions")
+    await page.get_by_label("Test event").select_option("ProjectDeleted")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.get_by_role("status")).to_contain_text("Test event sent")
+    await site.receiver.wait_for(lambda: bool(site.receiver.posts("/test-events")), what="it")
+    (post,) = site.receiver.posts("/test-events")
+    Webhook(secret).verify(post.body, post.headers)
+    body = json.loads(post.body)
+    assert body["eventType"] == "ProjectDeleted"
+    assert body["data"]["companyId"] == tenant.company.id
+    await page.reload()
+    await expect(page.locator("table.stream tbody tr")).to_contain_text("succeeded")
+    await browser.shoot(page, "deliveries-test-event")
+
+
+async def test_refusals_wrong_secret_forged_form_and_expired_session(
+    site: Site, page: Page
+) -> None:
+    tenant = await make_tenant(site.runtime, "Careful Paving")
+    record = await console.precon_record(site.runtime, tenant, site.receiver.url("/careful"))
+    before = await site.runtime.store.subscriptions.get(record)
+    await _sign_in(page, site, tenant, secret="wrong")
+    await expect(page.get_by_role("alert")).to_contain_text("Wrong client id or secret")
+    await browser.shoot(page, "login-refused")
+
+    await _sign_in(page, site, tenant)
+    await expect(page.get_by_role("heading", name="Subscriptions")).to_be_visible()
+    await page.locator("section.url input[name=csrf]").first.evaluate("e => e.value = 'forged'")
+    await page.locator("section.url").get_by_role("button", name="Rotate secret key").click()
+    await expect(page.get_by_role("alert")).to_contain_text("security token is missing or wrong")
+    await browser.shoot(page, "csrf-refused")
+    assert await site.runtime.store.subscriptions.get(record) == before
+
+    await page.goto(f"{site.base}/console/subscriptions")
+    await page.get_by_role("button", name="Rotate secret key").click()
+    await expect(page.get_by_role("heading", name="New secret key")).to_be_visible()
+    rotated = await site.runtime.store.subscriptions.get(record)
+    assert rotated is not None
+    assert before is not None
+    assert rotated.previous_secret_key == before.secret_key
+    await expect(page.locator("#secret-key")).to_have_text(rotated.secret_key)
+    await browser.shoot(page, "secret-rotated")
+
+    await console.expire_sessions(site.runtime.store)
+    await page.goto(f"{site.base}/console/deliveries")
+    await expect(page.get_by_role("alert")).to_contain_text("Your session has expired")
+    await browser.shoot(page, "session-expired")
+
+
+async def test_the_operator_sees_every_tenant(site: Site, page: Page) -> None:
+    admin = await console.operator(site.runtime)
+    await _sign_in(page, site, admin)
+    await expect(page.get_by_role("heading", name="Subscriptions")).to_be_visible()
+    await expect(page.locator("section.url").first).to_be_visible()
+    await browser.shoot(page, "operator-subscriptions")
+    for name, heading in (
+        ("Stopped", "Stopped subscriptions"),
+        ("Tenants", "Tenants"),
+        ("Queue", "Queue per callback host"),
+        ("Deliveries", "Deliveries"),
+    ):
+        await page.get_by_role("link", name=name, exact=True).click()
+        await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        await browser.shoot(page, f"operator-{name.lower()}")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await browser.shoot(page, "login")
+
+
+async def test_the_operator_approves_a_pending_host(site: Site, page: Page) -> None:
+    tenant = await make_tenant(site.runtime, "Azure Paving")
+    url = site.receiver.url("/approved")
+    async with httpx.AsyncClient(base_url=site.base) as api:
+        headers = {"Authorization": f"Bearer {await token(api, tenant.client_id, tenant.secret)}"}
+        body = {"url": url, "eventTypes": ["EmployeeCreated"]}
+        subscribe = "/webhooks/api/v1/setups"
+        refused = await api.post(subscribe, json=body, headers=headers)
+        assert refused.status_code == 403, refused.text
+        assert "pending" in refused.json()["detail"]
+
+        admin = await console.operator(site.runtime)
+        await _sign_in(page, site, admin)
+        await page.get_by_role("link", name="Approvals", exact=True).click()
+        pending = page.locator("section.approval").filter(has_text=tenant.client_id)
+        await expect(pending).to_contain_text("pending")
+        await browser.shoot(page, "operator-approvals")
+        await pending.get_by_role("button", name="Approve").click()
+        await expect(page.get_by_role("status")).to_have_text("Approved.")
+        await expect(
+            page.locator("section.approval").filter(has_text=tenant.client_id)
+        ).to_have_count(0)
+
+        accepted = await api.post(subscribe, json=body, headers=headers)
+        assert accepted.status_code in (200, 201), accepted.text
+    assert site.receiver.received("GET", "/approved"), "the challenge ran after approval"
