@@ -5,6 +5,7 @@
     │   └── ChallengeFailed       the callback did not echo the challenge (400)
     ├── Unauthenticated           no, bad, expired or revoked token (401)
     ├── Forbidden                 scope or tenant outside the token's access (403)
+    │   └── ApprovalRequired      the callback host awaits (or was refused) the operator's approval
     ├── NotFound                  no such record for this caller (404)
     ├── Conflict                  the request clashes with stored state (409)
     ├── PayloadTooLarge           body over the configured limit (413)
@@ -63,6 +64,12 @@ class Unauthenticated(HookyardError):
 
 class Forbidden(HookyardError):
     title = "Forbidden"
+
+
+class ApprovalRequired(Forbidden):
+    """The callback url's host needs the operator's approval, which is pending or was refused."""
+
+    title = "Callback host approval required"
 
 
 class NotFound(HookyardError):

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
+from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
 from hookyard.services.identity import Identity
 from hookyard.services.subscriptions import Subscriptions
@@ -39,6 +40,7 @@ class AppContext:
     identity: Identity
     credentials: Credentials
     subscriptions: Subscriptions
+    approvals: Approvals
     intake: Intake = field(default_factory=Intake)
 
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookyard import catalog, clock, errors
+from hookyard import catalog, clock, errors, metrics
 from hookyard.store import Store
-from hookyard.store.queue import NewEvent
+from hookyard.store.queue import Ingested, NewEvent
 
 COMPANY_ID_CHARS = 36
 MATCH_FIELD_CHARS = 64
@@ -66,7 +66,9 @@ class EventService:
         _check_key(idempotency_key)
         new = self._prepare(entry, event, publisher_id, idempotency_key, prefix="")
         _only_for(for_company, [new])
-        (result,) = await self._store.queue.ingest([new], self._now())
+        results = await self._store.queue.ingest([new], self._now())
+        _count(entry, results)
+        (result,) = results
         return Published(result.event_id, result.deliveries, result.duplicate)
 
     async def publish_many(
@@ -99,6 +101,7 @@ class EventService:
             raise errors.InvalidInput(_summary(problems), problems)
         _only_for(for_company, prepared)
         results = await self._store.queue.ingest(prepared, self._now())
+        _count(entry, results)
         return [Published(r.event_id, r.deliveries, r.duplicate) for r in results]
 
     def _prepare(
@@ -133,6 +136,11 @@ class EventService:
             publisher_id=publisher_id,
             idempotency_key=key,
         )
+
+
+def _count(product: catalog.Product, results: Sequence[Ingested]) -> None:
+    new = [result for result in results if not result.duplicate]
+    metrics.ingested(product.key, len(new), sum(result.deliveries for result in new))
 
 
 def _only_for(company_id: str | None, events: list[NewEvent]) -> None:

@@ -11,10 +11,12 @@ import time
 from hookyard import clock
 from hookyard.config import Settings
 from hookyard.store import queue
+from hookyard.store.approvals import ApprovalRepository
 from hookyard.store.database import Database
 from hookyard.store.events import EventRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.sealing import Sealer, sealer_for
+from hookyard.store.stats import StatsRepository
 from hookyard.store.subscriptions import SubscriptionRepository
 from hookyard.store.tenants import TenantRepository
 from hookyard.store.wakeup import Wakeup
@@ -50,6 +52,8 @@ class Store:
         )
         self.events = EventRepository(self.db)
         self.history = DeliveryHistory(self.db, self.wakeup, self.queue.announce)
+        self.approvals = ApprovalRepository(self.db)
+        self.stats = StatsRepository(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_queue"
-down_revision = "0001"
+down_revision = "0005_ops"
 branch_labels = None
 depends_on = None
 
