@@ -14,6 +14,7 @@ from hookyard.store import queue
 from hookyard.store.approvals import ApprovalRepository
 from hookyard.store.database import Database
 from hookyard.store.events import EventRepository
+from hookyard.store.heartbeats import HeartbeatRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.sealing import Sealer, sealer_for
 from hookyard.store.stats import StatsRepository
@@ -54,6 +55,7 @@ class Store:
         self.history = DeliveryHistory(self.db, self.wakeup, self.queue.announce)
         self.approvals = ApprovalRepository(self.db)
         self.stats = StatsRepository(self.db)
+        self.heartbeats = HeartbeatRepository(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:

@@ -1,0 +1,64 @@
+"""Worker heartbeats: each worker process writes when its claim loop last turned, so that a
+process that is not the worker (`/readyz`, an operator) can tell a live worker from a dead one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+
+from hookyard.store import schema
+from hookyard.store.database import Database
+
+_beats = schema.worker_heartbeats
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """One worker's last beat; it beats every `interval_seconds` while its claim loop turns."""
+
+    worker_id: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    beat_at: datetime
+    interval_seconds: float
+
+
+class HeartbeatRepository:
+    """Writes and reads `worker_heartbeats` (one row per worker process)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def beat(self, heartbeat: Heartbeat) -> None:
+        """Record `heartbeat` (insert the worker's row, or move its `beat_at`)."""
+        async with self._db.write() as connection:
+            moved = await connection.execute(
+                update(_beats)
+                .where(_beats.c.worker_id == heartbeat.worker_id)
+                .values(beat_at=heartbeat.beat_at, interval_seconds=heartbeat.interval_seconds)
+            )
+            if not moved.rowcount:
+                await connection.execute(
+                    insert(_beats).values(
+                        worker_id=heartbeat.worker_id,
+                        hostname=heartbeat.hostname,
+                        pid=heartbeat.pid,
+                        started_at=heartbeat.started_at,
+                        beat_at=heartbeat.beat_at,
+                        interval_seconds=heartbeat.interval_seconds,
+                    )
+                )
+
+    async def forget(self, worker_id: str) -> None:
+        """A worker that stopped cleanly removes its row."""
+        async with self._db.write() as connection:
+            await connection.execute(delete(_beats).where(_beats.c.worker_id == worker_id))
+
+    async def all(self) -> list[Heartbeat]:
+        """Every worker's last beat, newest first."""
+        async with self._db.read() as connection:
+            rows = await connection.execute(select(_beats).order_by(_beats.c.beat_at.desc()))
+            return [Heartbeat(**row) for row in rows.mappings()]
