@@ -122,6 +122,13 @@ def test_store_cpu_claims_and_finishes_every_queued_delivery() -> None:
     assert out.startswith("sqlite: 400 claimed and finished;"), out
 
 
+def test_claim_cost_claims_every_healthy_delivery_beside_the_backlog() -> None:
+    out = _module(
+        "benchmarks.claim_cost", "--dialect", "sqlite", "--deliveries", "80", "--backlog", "300"
+    )
+    assert out.startswith("sqlite: backlog 300; 80 healthy deliveries claimed;"), out
+
+
 def test_sender_cpu_times_both_senders() -> None:
     out = _module("benchmarks.sender_cpu", "--count", "200")
     assert re.fullmatch(r"ceiling request [\d.]+ us CPU per POST; Sender.send [\d.]+ us\n", out), (

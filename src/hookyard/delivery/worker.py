@@ -14,7 +14,9 @@ claim, record or lease renewal that fails is retried with capped exponential bac
 once with a count (`hookyard.delivery.supervision`). The side tasks (wake-up listener, lease
 renewal, expired-lease sweep) are restarted when they die; one that keeps failing for another
 reason than the database being away stops the worker with `SideTaskFailed`, so that the process
-exits non-zero. `heartbeat` is the monotonic time of the claim loop's last turn.
+exits non-zero. `heartbeat` is the monotonic time of the claim loop's last turn; every
+`BEAT_SECONDS` the worker also writes it to `worker_heartbeats` (`Store.heartbeats`) for processes
+that are not the worker, and removes its row when it stops.
 
 Stop: set the `stop` event given to `run` (the CLI does on SIGTERM). Claiming stops, tries in
 flight get `shutdown_grace_seconds` to finish, the rest are cancelled and their leases released.
@@ -25,77 +27,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Histogram
 
-from hookyard import clock, models, retry
-from hookyard.config import Settings
+from hookyard import clock, ids, models, retry
 from hookyard.delivery import recording, supervision, tries
 from hookyard.delivery import sender as sending
+from hookyard.delivery.worker_config import WorkerConfig, policy_from_settings
 from hookyard.store import Store
+from hookyard.store.heartbeats import Heartbeat
 from hookyard.store.queue import Claimed, ClaimRequest, Finished
 
+__all__ = ["Worker", "WorkerConfig", "policy_from_settings"]
+
 log = logging.getLogger("hookyard.delivery")
+BEAT_SECONDS = 5.0
 ATTEMPTS = MetricCounter("hookyard_delivery_attempts", "Delivery tries by outcome", ["outcome"])
 LATENCY = Histogram("hookyard_delivery_seconds", "Duration of one delivery try")
 _COUNTERS = {outcome: ATTEMPTS.labels(outcome.value) for outcome in models.Outcome}
 ExhaustedHook = Callable[[list[Finished]], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """How much a worker takes on at once, and how it waits."""
-
-    claim_batch: int = 100
-    lease_seconds: float = 60.0
-    per_host_concurrency: int = 8
-    global_concurrency: int = 256
-    poll_interval_seconds: float = 1.0
-    shutdown_grace_seconds: float = 15.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> WorkerConfig:
-        return cls(
-            claim_batch=settings.claim_batch,
-            lease_seconds=settings.lease_seconds,
-            per_host_concurrency=settings.per_host_concurrency,
-            global_concurrency=settings.global_concurrency,
-            poll_interval_seconds=settings.poll_interval_seconds,
-            shutdown_grace_seconds=settings.shutdown_grace_seconds,
-        )
-
-    @property
-    def host_backlog(self) -> int:
-        """Deliveries of one host in hand at which the host is left out of claims."""
-        return 2 * self.per_host_concurrency
-
-    @property
-    def refill_at(self) -> int:
-        """Deliveries of a full host in hand at which the claimer is woken to refill it."""
-        return self.host_backlog - max(1, self.per_host_concurrency // 2)
-
-    @property
-    def claim_threshold(self) -> int:
-        """Free capacity worth a claim."""
-        return max(1, min(self.claim_batch, self.global_concurrency) // 4)
-
-
-def policy_from_settings(settings: Settings) -> retry.Policy:
-    return retry.Policy(
-        max_attempts=settings.max_attempts,
-        base_seconds=settings.retry_base_seconds,
-        factor=settings.retry_factor,
-        jitter=settings.retry_jitter,
-        retry_after_cap_seconds=settings.retry_after_cap_seconds,
-    )
 
 
 class Worker:
@@ -144,6 +104,15 @@ class Worker:
         self.heartbeat = monotonic()
         self._on_exhausted = on_exhausted
         self._reports: set[asyncio.Task[None]] = set()
+        started = now()
+        self._beat = Heartbeat(
+            f"{socket.gethostname()}:{os.getpid()}:{ids.ulid()[-6:]}",
+            socket.gethostname(),
+            os.getpid(),
+            started,
+            started,
+            BEAT_SECONDS,
+        )
 
     @property
     def recorded(self) -> int:
@@ -159,6 +128,7 @@ class Worker:
             self._supervised("wake-up listener", self._listen),
             self._supervised("lease renewal", self._renew_loop),
             self._supervised("expired-lease sweep", self._sweep_loop),
+            self._supervised("heartbeat", self._beat_loop),
         ]
         waker = asyncio.create_task(self._wake_on(stop))
         claiming = asyncio.create_task(self._claim_loop(stop))
@@ -177,6 +147,7 @@ class Worker:
             await flusher
             await asyncio.gather(*self._reports, return_exceptions=True)
             await self._release_abandoned()
+            await self._forget_beat()
             unsubscribe()
 
     def _supervised(
@@ -390,6 +361,22 @@ class Worker:
             else:
                 self._repeats.recovered("sweep", "returning expired leases")
             await asyncio.sleep(interval)
+
+    async def _beat_loop(self) -> None:
+        while True:
+            age = self._monotonic() - self.heartbeat
+            beat_at = self._now() - timedelta(seconds=age)
+            try:
+                await self._store.heartbeats.beat(replace(self._beat, beat_at=beat_at))
+            except Exception as exc:
+                self._repeats.failed("heartbeat", "writing the worker's heartbeat failed", exc)
+            else:
+                self._repeats.recovered("heartbeat", "writing the worker's heartbeat")
+            await asyncio.sleep(BEAT_SECONDS)
+
+    async def _forget_beat(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._store.heartbeats.forget(self._beat.worker_id)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from hookyard import clock, ids
 from hookyard.store import Store
-from hookyard.store.heartbeats import Beat
+from hookyard.store.heartbeats import Heartbeat
 
 log = logging.getLogger("hookyard.health")
 OK = "ok"
@@ -132,7 +132,7 @@ class HeartbeatWriter:
         """Beat until cancelled; a failed write is logged and tried again next time."""
         while True:
             if self._pulse.at is not None:
-                beat = Beat(
+                beat = Heartbeat(
                     worker_id=self.worker_id,
                     hostname=socket.gethostname()[:200],
                     pid=os.getpid(),

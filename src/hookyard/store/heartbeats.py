@@ -1,5 +1,6 @@
-"""Worker heartbeats: each `hookyard worker` process keeps one row fresh while its loop runs, so
-`/readyz` of an API process elsewhere can tell whether any worker is delivering."""
+"""Worker heartbeats: each worker process writes when its claim loop last turned, so that a
+process that is not the worker (`/readyz` of an API process elsewhere, an operator) can tell a
+live worker from a dead one; and the database checks `/readyz` makes."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from sqlalchemy import delete, func, insert, select, text, update
 from hookyard.store import schema
 from hookyard.store.database import Database
 
-table = schema.worker_heartbeats
+_beats = schema.worker_heartbeats
 
 
 @dataclass(frozen=True)
-class Beat:
-    """One worker process's latest beat."""
+class Heartbeat:
+    """One worker's last beat; it beats every `interval_seconds` while its claim loop turns."""
 
     worker_id: str
     hostname: str
@@ -27,30 +28,38 @@ class Beat:
 
 
 class HeartbeatRepository:
-    """Heartbeat rows, and the database checks `/readyz` makes."""
+    """Writes and reads `worker_heartbeats` (one row per worker process)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def beat(self, beat: Beat) -> None:
-        """Write the worker's row (made on its first beat)."""
-        values = {"beat_at": beat.beat_at, "interval_seconds": beat.interval_seconds}
+    async def beat(self, heartbeat: Heartbeat) -> None:
+        """Record `heartbeat` (insert the worker's row, or move its `beat_at`)."""
         async with self._db.write() as connection:
-            result = await connection.execute(
-                update(table).where(table.c.worker_id == beat.worker_id).values(**values)
+            moved = await connection.execute(
+                update(_beats)
+                .where(_beats.c.worker_id == heartbeat.worker_id)
+                .values(beat_at=heartbeat.beat_at, interval_seconds=heartbeat.interval_seconds)
             )
-            if result.rowcount == 0:
-                await connection.execute(insert(table).values(**beat.__dict__))
+            if not moved.rowcount:
+                await connection.execute(insert(_beats).values(**heartbeat.__dict__))
 
     async def forget(self, worker_id: str) -> None:
-        """Remove a worker's row when it stops."""
+        """A worker that stopped cleanly removes its row."""
         async with self._db.write() as connection:
-            await connection.execute(delete(table).where(table.c.worker_id == worker_id))
+            await connection.execute(delete(_beats).where(_beats.c.worker_id == worker_id))
+
+    async def all(self) -> list[Heartbeat]:
+        """Every worker's last beat, newest first."""
+        async with self._db.read() as connection:
+            rows = await connection.execute(select(_beats).order_by(_beats.c.beat_at.desc()))
+            return [Heartbeat(**row) for row in rows.mappings()]
 
     async def latest(self) -> datetime | None:
         """The newest beat of any worker, or None when no worker has beaten."""
         async with self._db.read() as connection:
-            return (await connection.execute(select(func.max(table.c.beat_at)))).scalar_one()  # type: ignore[no-any-return]
+            newest = (await connection.execute(select(func.max(_beats.c.beat_at)))).scalar_one()
+            return newest  # type: ignore[no-any-return]
 
     async def revisions(self) -> set[str]:
         """The schema revisions the database is at (Alembic's version table); also the check

@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookyard import ids
+from hookyard import ids, models
 from hookyard.store import sequences
 from hookyard.store.database import Database
 from hookyard.store.queue import fanout
@@ -39,6 +39,7 @@ from hookyard.store.queue.protocol import (
 )
 
 T = TypeVar("T")
+ACTIVE = models.SubscriptionStatus.ACTIVE.value
 
 # ingest
 
@@ -73,31 +74,28 @@ INSERT_DELIVERY = (
 # claim
 
 NEXT_HOST = "SELECT host FROM deliveries WHERE state = 'pending' AND host > ? ORDER BY host LIMIT 1"
-DUE_OF_HOST = (
-    "SELECT id FROM deliveries WHERE state = 'pending' AND host = ? AND next_attempt_at <= ?"
-    " ORDER BY next_attempt_at LIMIT ?"
-)
-LEASE = (
-    "UPDATE deliveries SET state = CASE WHEN (SELECT status FROM subscriptions s"
-    " WHERE s.id = deliveries.subscription_id) = 'Active' THEN 'in_flight' ELSE 'held' END,"
-    " locked_until = ?, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))"
+LEASE_OF_HOST = (
+    "UPDATE deliveries SET state = 'in_flight', locked_until = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND host = ?"
+    " AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?) RETURNING id"
 )
 LOAD = (
     "SELECT d.id, d.subscription_id, d.host, d.attempts, s.callback_url, e.body,"
-    " s.secret_key, s.previous_secret_key, s.previous_secret_until, d.sequence"
+    " s.secret_key, s.previous_secret_key, s.previous_secret_until, d.sequence, s.status"
     " FROM deliveries d JOIN events e ON e.id = d.event_id"
     " JOIN subscriptions s ON s.id = d.subscription_id"
-    " WHERE d.id IN (SELECT value FROM json_each(?)) AND d.state = 'in_flight'"
+    " WHERE d.id IN (SELECT value FROM json_each(?))"
 )
-UNLEASE_HELD = (
-    "UPDATE deliveries SET locked_until = NULL WHERE state = 'held'"
-    " AND id IN (SELECT value FROM json_each(?))"
+HOLD_CLAIMED = (
+    "UPDATE deliveries SET state = 'held', locked_until = NULL, updated_at = ?"
+    " WHERE id IN (SELECT value FROM json_each(?))"
 )
 
 
 def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
-    """A `LOAD` row; a row that does not read comes back with its `problem` set."""
-    delivery_id, subscription_id, host, attempts, url, body, current, previous, until, n = row
+    """A `LOAD` row (its record Active); a row that does not read comes back with its `problem`
+    set."""
+    delivery_id, subscription_id, host, attempts, url, body, current, previous, until, n, _ = row
     try:
         return Claimed(
             delivery_id,
@@ -120,6 +118,11 @@ def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
 INSERT_ATTEMPT = (
     "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome,"
     " status_code, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SUCCEED = (
+    "UPDATE deliveries SET state = 'succeeded', attempts = attempts + 1, next_attempt_at = ?,"
+    " locked_until = NULL, updated_at = ?, last_status = ?, last_error = NULL"
+    " WHERE state = 'in_flight' AND id IN (SELECT value FROM json_each(?))"
 )
 RECORD = (
     "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, locked_until = NULL,"
@@ -227,22 +230,31 @@ class SqliteQueue:
 
     def _claim(self, connection: sqlite3.Connection, request: ClaimRequest) -> list[Claimed]:
         now = stamp(request.now)
+        until = stamp(request.now + timedelta(seconds=request.lease_seconds))
         picked: list[str] = []
         after, self._after = self._after, ""
         for host in _hosts(connection, after):
             room = min(request.room(host), request.limit - len(picked))
             if room > 0:
-                picked.extend(row[0] for row in connection.execute(DUE_OF_HOST, (host, now, room)))
+                values = (until, now, host, now, room)
+                picked.extend(row[0] for row in connection.execute(LEASE_OF_HOST, values))
             if len(picked) >= request.limit:
                 self._after = host
                 break
         if not picked:
             return []
-        until = stamp(request.now + timedelta(seconds=request.lease_seconds))
-        ids = id_list(picked)
-        connection.execute(LEASE, (until, now, ids))
-        connection.execute(UNLEASE_HELD, (ids,))
-        return [claimed(row) for row in connection.execute(LOAD, (ids,))]
+        leased = id_list(picked)
+        jobs: list[Claimed] = []
+        inactive: list[str] = []
+        for row in connection.execute(LOAD, (leased,)):
+            if row[-1] == ACTIVE:
+                jobs.append(claimed(row))
+            else:
+                inactive.append(row[0])
+        if inactive:
+            # Their record is no longer Active: held, not tried.
+            connection.execute(HOLD_CLAIMED, (now, id_list(inactive)))
+        return jobs
 
     # finish
 
@@ -332,7 +344,16 @@ def _next_due(connection: sqlite3.Connection) -> str | None:
 
 def _finish(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -> None:
     connection.executemany(INSERT_ATTEMPT, [_attempt_row(t) for t in tries])
-    connection.executemany(RECORD, [_record_row(t, now) for t in tries])
+    # Successes (the common case) in one statement per status code, not one per row.
+    by_status: dict[int | None, list[str]] = {}
+    for attempt in tries:
+        if attempt.succeeded:
+            by_status.setdefault(attempt.status_code, []).append(attempt.delivery_id)
+    for status, delivery_ids in by_status.items():
+        connection.execute(SUCCEED, (now, now, status, id_list(delivery_ids)))
+    others = [_record_row(t, now) for t in tries if not t.succeeded]
+    if others:
+        connection.executemany(RECORD, others)
     stops = [(now, t.stop_reason, t.subscription_id) for t in tries if t.stop_reason]
     if stops:
         connection.executemany(STOP, stops)
