@@ -84,6 +84,12 @@ class RateLimited(HookyardError):
         self.retry_after = retry_after
 
 
+class Unavailable(HookyardError):
+    """A service Hookyard needs (the database) cannot be reached or used."""
+
+    title = "Service unavailable"
+
+
 class AddressNotAllowed(HookyardError):
     """The network guard refused an outbound destination (SSRF protection)."""
 

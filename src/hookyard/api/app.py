@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hookyard import __version__
-from hookyard.api import limits, openapi, problems
+from hookyard.api import limits, openapi, pages, problems
 from hookyard.api.context import AppContext
 from hookyard.api.routes import business_units, deliveries, events, identity, webhooks
 
@@ -17,7 +17,13 @@ DESCRIPTION = (
 
 def create_app(context: AppContext) -> FastAPI:
     """The HTTP API over `context`."""
-    app = FastAPI(title="Hookyard", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="Hookyard",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.context = context
     problems.install(app)
     app.add_middleware(
@@ -35,6 +41,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(deliveries.router)
 
     openapi.install(app)
+    pages.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

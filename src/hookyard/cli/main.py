@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hookyard import __version__
-from hookyard.cli import credentials, demo, keys, listen, options, serve
+from hookyard.cli import credentials, database, demo, failures, keys, listen, options, serve
 from hookyard.cli import events as events_command
 from hookyard.cli import worker as worker_command
 
@@ -24,14 +24,27 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.callback()
+def _global(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the Python traceback when a command fails."
+    ),
+) -> None:
+    failures.debug = debug
+
+
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (HOOKYARD_DATABASE_URL)."""
-    from hookyard.store import migrate as migrations
-
     settings = options.settings()
-    migrations.upgrade_sync(settings.database_url)
-    typer.echo(f"database at {options.safe_url(settings.database_url)} is up to date")
+    done = database.migrate(settings)
+    where = f"database at {options.safe_url(settings.database_url)}"
+    if done.created:
+        typer.echo(f"created the schema in the {where} (revision {done.after})")
+    elif done.changed:
+        typer.echo(f"upgraded the {where} from revision {done.before} to {done.after}")
+    else:
+        typer.echo(f"the {where} is already up to date (revision {done.after})")
 
 
 app.command()(serve.serve)
@@ -45,5 +58,5 @@ events_command.register(app)
 
 
 def main() -> None:
-    """Entry point of the `hookyard` script."""
-    app()
+    """Entry point of the `hookyard` script: a failure is one `error:` line unless --debug."""
+    failures.run(app)

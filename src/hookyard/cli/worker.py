@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hookyard.cli import heap, logs, options
+from hookyard.cli import heap, logs, options, serve
 from hookyard.config import Settings
 
 if TYPE_CHECKING:
@@ -31,8 +31,6 @@ async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asy
     from hookyard.delivery.worker import Worker, WorkerConfig, policy_from_settings
 
     guard = netguard.Guard.from_settings(settings)
-    for warning in guard.warnings():
-        log.warning(warning)
     config = WorkerConfig.from_settings(settings)
     stop = asyncio.Event()
     async with http.client_session(guard, limit=config.global_concurrency) as session:
@@ -66,11 +64,12 @@ async def _work(settings: Settings) -> None:
 
 def worker() -> None:
     """Deliver queued events to their callbacks until SIGTERM (any number may share PostgreSQL)."""
-    from hookyard.store import migrate
+    from hookyard.cli import database
 
     settings = options.settings()
-    logs.configure(settings.log_level)
-    migrate.upgrade_sync(settings.database_url)
+    logs.configure(settings.log_level, settings.log_format)
+    database.migrate(settings)
+    serve.warn_about_network_allowances(settings)
     try:
         import uvloop
 
