@@ -32,7 +32,7 @@ def _setup(database_url: str) -> tenancy.Tenant:
     async def go() -> tenancy.Tenant:
         store = Store(database_url)
         try:
-            tenant = await tenancy.add_tenant(store)
+            tenant = await tenancy.add_tenant(store, unit=BU)
             await tenancy.subscribe(store, tenant, "precon", "ProjectCreated", URL, partition=BU)
             await tenancy.subscribe(store, tenant, "heavyjob", "CostCodeCreated", URL)
             return tenant
@@ -135,7 +135,7 @@ def test_publish_list_show_redeliver_recover(cli_env: str) -> None:
 
 
 async def test_hookyard_publish_in_process(store: Store, database_url: str, tmp_path: Path) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     await tenancy.subscribe(store, tenant, "precon", "ProjectCreated", URL, partition=BU)
     settings = config.Settings(database_url=database_url, data_dir=tmp_path)
     fields = {"businessUnitId": BU, "projectId": "p-1"}

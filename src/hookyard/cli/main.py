@@ -15,6 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain click help: typer's rich panels show every flag as `--json <bool>`, as if it took
+    # a value, and cut long lines.
+    rich_markup_mode=None,
 )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookyard import catalog, clock, errors
+from hookyard.services import tenant_checks
 from hookyard.store import Store
 from hookyard.store.events import NewEvent
 
@@ -48,6 +49,7 @@ class EventService:
         self._base = public_base_url
         self._max_batch = max_batch_events
         self._now = now
+        self._tenants = tenant_checks.KnownTenants(store)
 
     async def publish(
         self,
@@ -66,6 +68,7 @@ class EventService:
         _check_key(idempotency_key)
         new = self._prepare(entry, event, publisher_id, idempotency_key, prefix="")
         _only_for(for_company, [new])
+        await self._check_tenants(entry, [new], batch=False)
         (result,) = await self._store.events.ingest([new], self._now())
         return Published(result.event_id, result.deliveries, result.duplicate)
 
@@ -98,8 +101,25 @@ class EventService:
         if problems:
             raise errors.InvalidInput(_summary(problems), problems)
         _only_for(for_company, prepared)
+        await self._check_tenants(entry, prepared, batch=True)
         results = await self._store.events.ingest(prepared, self._now())
         return [Published(r.event_id, r.deliveries, r.duplicate) for r in results]
+
+    async def _check_tenants(
+        self, product: catalog.Product, events: Sequence[NewEvent], *, batch: bool
+    ) -> None:
+        """InvalidInput naming the field when an event's company or business unit is unknown."""
+        named = tenant_checks.named_tenants(
+            (
+                f"[{index}]." if batch else "",
+                event.company_id,
+                event.partition_value if product.partition else None,
+            )
+            for index, event in enumerate(events)
+        )
+        problems = await self._tenants.problems(named)
+        if problems:
+            raise errors.InvalidInput(_summary(problems), problems)
 
     def _prepare(
         self,
@@ -161,9 +181,11 @@ def _fields(
     names = (*RESERVED, *product.required_fields(event_type))
     values: dict[str, str] = {}
     for name in names:
-        message = _field_problem(event.get(name), limits.get(name, catalog.MAX_FIELD_LENGTH))
+        message = _field_problem(name, event.get(name), limits.get(name, catalog.MAX_FIELD_LENGTH))
         if message:
             problems[name] = [message]
+        elif name in tenant_checks.GUID_FIELDS:
+            values[name] = event[name].lower()
         else:
             values[name] = event[name]
     for name in event:
@@ -172,11 +194,13 @@ def _fields(
     return values, problems
 
 
-def _field_problem(value: Any, limit: int) -> str | None:
+def _field_problem(name: str, value: Any, limit: int) -> str | None:
     if value is None:
         return "is required"
     if not isinstance(value, str) or not value.strip():
         return "must be a non-empty string"
+    if name in tenant_checks.GUID_FIELDS:
+        return tenant_checks.guid_problem(value)
     if len(value) > limit:
         return f"must be at most {limit} characters"
     return None

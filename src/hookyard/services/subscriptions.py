@@ -277,7 +277,8 @@ class Subscriptions:
         result = await self._prober.challenge(url)
         if not result.passed:
             raise errors.ChallengeFailed(
-                f"The challenge to the callback url failed: {result.detail}. The callback must "
+                f"The challenge to the callback url failed: {result.detail.rstrip('.?!')}. "
+                "The callback must "
                 "answer GET <url>?challenge=<value> with 200 and exactly the value as the body; "
                 "nothing was stored.",
                 {rules.URL: [result.detail]},
