@@ -72,6 +72,12 @@ class Conflict(HookyardError):
     title = "Conflict"
 
 
+class IdempotencyKeyReused(HookyardError):
+    """An Idempotency-Key sent again with a different request (IETF Idempotency-Key draft: 422)."""
+
+    title = "Idempotency-Key reused"
+
+
 class PayloadTooLarge(HookyardError):
     title = "Payload too large"
 

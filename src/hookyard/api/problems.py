@@ -24,6 +24,7 @@ STATUS: tuple[tuple[type[errors.HookyardError], int], ...] = (
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.PayloadTooLarge, 413),
+    (errors.IdempotencyKeyReused, 422),
     (errors.RateLimited, 429),
     (errors.AddressNotAllowed, 400),
 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookyard import catalog, clock, errors
-from hookyard.services import tenant_checks
+from hookyard.services import idempotency, tenant_checks
 from hookyard.store import Store
 from hookyard.store.events import NewEvent
 
@@ -69,8 +69,8 @@ class EventService:
         new = self._prepare(entry, event, publisher_id, idempotency_key, prefix="")
         _only_for(for_company, [new])
         await self._check_tenants(entry, [new], batch=False)
-        (result,) = await self._store.events.ingest([new], self._now())
-        return Published(result.event_id, result.deliveries, result.duplicate)
+        (published,) = await self._ingest([new], idempotency_key, batch=False)
+        return published
 
     async def publish_many(
         self,
@@ -102,7 +102,20 @@ class EventService:
             raise errors.InvalidInput(_summary(problems), problems)
         _only_for(for_company, prepared)
         await self._check_tenants(entry, prepared, batch=True)
-        results = await self._store.events.ingest(prepared, self._now())
+        return await self._ingest(prepared, idempotency_key, batch=True)
+
+    async def _ingest(
+        self, events: list[NewEvent], key: str | None, *, batch: bool
+    ) -> list[Published]:
+        """Store `events`, or answer the first request's events when they repeat its key."""
+        if key is not None:
+            first = await idempotency.replayed(self._store, events, key=key, batch=batch)
+            if first is not None:
+                return [Published(event.id, 0, True) for event in first]
+        results = await self._store.events.ingest(events, self._now())
+        if key is not None and any(result.duplicate for result in results):
+            # A concurrent request with the same key was stored first: compare with it.
+            await idempotency.replayed(self._store, events, key=key, batch=batch)
         return [Published(r.event_id, r.deliveries, r.duplicate) for r in results]
 
     async def _check_tenants(
