@@ -21,7 +21,7 @@ import uvloop
 from benchmarks import databases, engine_quick
 from hookyard import clock, models
 from hookyard.store import Store
-from hookyard.store.deliveries import Finished
+from hookyard.store.queue import ClaimRequest, Finished
 
 HOSTS = [f"http://127.0.0.1:{9000 + i}/hook" for i in range(8)]
 
@@ -34,7 +34,7 @@ async def _drain(url: str, batch: int) -> tuple[int, float, float, float, float]
         started, began = time.process_time(), time.perf_counter()
         while True:
             before = time.process_time()
-            jobs = await store.deliveries.claim(batch, now=clock.utcnow(), lease_seconds=60)
+            jobs = await store.queue.claim(ClaimRequest(batch, clock.utcnow(), 60))
             claim += time.process_time() - before
             if not jobs:
                 break
@@ -54,7 +54,7 @@ async def _drain(url: str, batch: int) -> tuple[int, float, float, float, float]
                 for j in jobs
             ]
             before = time.process_time()
-            await store.deliveries.finish(tries, now=clock.utcnow())
+            await store.queue.finish(tries, now=clock.utcnow())
             finish += time.process_time() - before
             count += len(jobs)
         cpu, wall = time.process_time() - started, time.perf_counter() - began

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("./.hookyard")
+HOST_PATTERN = re.compile(r"[a-z0-9*][a-z0-9*.-]{0,252}")
 
 
 class Settings(BaseSettings):
@@ -35,6 +36,8 @@ class Settings(BaseSettings):
     allow_private_callbacks: bool = False
     allowed_callback_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     require_https: bool = False
+    approval_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    approval_contact: str = "the operator of this Hookyard server"
 
     challenge_timeout_seconds: float = Field(10.0, gt=0, le=60)
     delivery_timeout_seconds: float = Field(10.0, gt=0, le=60)
@@ -61,16 +64,28 @@ class Settings(BaseSettings):
     secret_key: str = ""
     catalog_file: Path | None = None
 
-    @field_validator("allowed_callback_networks", mode="before")
+    @field_validator("allowed_callback_networks", "approval_hosts", mode="before")
     @classmethod
     def _split_networks(cls, value: Any) -> Any:
-        """Take a JSON list, or CIDRs separated by commas or spaces."""
+        """Take a JSON list, or values separated by commas or spaces."""
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
                 return json.loads(text)
             return [part for part in re.split(r"[,\s]+", text) if part]
         return value
+
+    @field_validator("approval_hosts", mode="after")
+    @classmethod
+    def _check_host_patterns(cls, value: list[str]) -> list[str]:
+        """Host names with `*` wildcards, such as `*.azurewebsites.net`, kept lower-case."""
+        patterns = [pattern.strip().lower() for pattern in value]
+        for pattern in patterns:
+            if not HOST_PATTERN.fullmatch(pattern):
+                raise ValueError(
+                    f"{pattern!r} is not a host pattern; use names such as *.azurewebsites.net"
+                )
+        return patterns
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.database_url:

@@ -5,10 +5,12 @@
     │   └── ChallengeFailed       the callback did not echo the challenge (400)
     ├── Unauthenticated           no, bad, expired or revoked token (401)
     ├── Forbidden                 scope or tenant outside the token's access (403)
+    │   └── ApprovalRequired      the callback host awaits (or was refused) the operator's approval
     ├── NotFound                  no such record for this caller (404)
     ├── Conflict                  the request clashes with stored state (409)
     ├── PayloadTooLarge           body over the configured limit (413)
     ├── RateLimited               too many failed attempts; retry after N seconds (429)
+    ├── Unavailable               the database cannot be reached; retry after N seconds (503)
     ├── AddressNotAllowed         an outbound destination the network guard refuses
     ├── WebhookVerificationFailed a received webhook is not provably ours (receiver side, 401)
     │   ├── MissingHeader / InvalidTimestamp / TimestampOutOfTolerance
@@ -64,6 +66,12 @@ class Forbidden(HookyardError):
     title = "Forbidden"
 
 
+class ApprovalRequired(Forbidden):
+    """The callback url's host needs the operator's approval, which is pending or was refused."""
+
+    title = "Callback host approval required"
+
+
 class NotFound(HookyardError):
     title = "Not found"
 
@@ -78,6 +86,16 @@ class IdempotencyKeyReused(HookyardError):
     title = "Idempotency-Key reused"
 
 
+class Unavailable(HookyardError):
+    """The database cannot be reached (down, restarting, unreachable); nothing was changed."""
+
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class PayloadTooLarge(HookyardError):
     title = "Payload too large"
 
@@ -88,12 +106,6 @@ class RateLimited(HookyardError):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
-
-
-class Unavailable(HookyardError):
-    """A service Hookyard needs (the database) cannot be reached or used."""
-
-    title = "Service unavailable"
 
 
 class AddressNotAllowed(HookyardError):

@@ -18,6 +18,7 @@ DELIVERY = "dlv"
 ATTEMPT = "att"
 CLIENT = "hyc"
 PARTNER = "ptn"
+APPROVAL = "apr"
 
 
 def guid() -> str:

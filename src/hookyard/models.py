@@ -23,6 +23,12 @@ class DeliveryState(enum.StrEnum):
     HELD = "held"
 
 
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class Outcome(enum.StrEnum):
     """How one try ended."""
 
@@ -31,6 +37,8 @@ class Outcome(enum.StrEnum):
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
     ADDRESS_NOT_ALLOWED = "address_not_allowed"
+    NOT_SENT = "not_sent"
+    """The try could not be prepared (a secret that does not unseal, a row that does not read)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,27 @@ class Subscription:
     stop_reason: str | None
     previous_secret_key: str | None = None
     previous_secret_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A client's request to subscribe callbacks on a host that needs the operator's approval.
+
+    One per (client, host): `callback_url` is the url last asked for, `requested_at` the first
+    ask and `last_requested_at` the latest; `decided_by` and `reason` record the decision."""
+
+    id: str
+    client_id: str
+    company_id: str
+    product: str
+    host: str
+    callback_url: str
+    status: ApprovalStatus
+    requested_at: datetime
+    last_requested_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,9 @@ def _venv(path: Path) -> Path:
 
 def test_wheel_and_sdist_pass_twine_check(dist: Path) -> None:
     twine = str(Path(sys.executable).with_name("twine"))
-    assert "PASSED" in _ok(twine, "check", "--strict", *map(str, sorted(dist.iterdir())))
+    built = sorted([*dist.glob("*.whl"), *dist.glob("*.tar.gz")])
+    assert len(built) == 2
+    assert "PASSED" in _ok(twine, "check", "--strict", *map(str, built))
     names = zipfile.ZipFile(_wheel(dist)).namelist()
     for packaged in (
         "hookyard/walkthrough.md",

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from hookyard import models
 from hookyard.clock import utcnow
 from hookyard.store import Store, schema
-from hookyard.store.deliveries import Claimed, Finished
 from hookyard.store.history import Query
+from hookyard.store.queue import Claimed, ClaimRequest, Finished
 from tests.support import engine, tenancy
 
 BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
@@ -35,7 +36,14 @@ async def _queue(
     return tenant
 
 
+async def _claim(
+    store: Store, limit: int, now: datetime | None = None, lease: float = 60
+) -> list[Claimed]:
+    return await store.queue.claim(ClaimRequest(limit, now or utcnow(), lease))
+
+
 def _failure(job: Claimed, retry_in: float | None) -> Finished:
+    """A failed try as the worker records it: retried, or (None) the last one, Stopping."""
     now = utcnow()
     return Finished(
         delivery_id=job.id,
@@ -47,7 +55,9 @@ def _failure(job: Claimed, retry_in: float | None) -> Finished:
         status_code=500,
         error="answered HTTP 500",
         response_body="oops",
+        state=models.DeliveryState.FAILED if retry_in is None else models.DeliveryState.PENDING,
         retry_at=None if retry_in is None else now + timedelta(seconds=retry_in),
+        stop_reason="5 tries failed; the last one: HTTP 500" if retry_in is None else None,
     )
 
 
@@ -55,7 +65,7 @@ async def test_a_claim_never_returns_more_than_its_limit(store: Store) -> None:
     await _queue(store, 1000)
     seen: set[str] = set()
     for limit in (1, 7, 100, 250):
-        claimed = await store.deliveries.claim(limit, now=utcnow(), lease_seconds=60)
+        claimed = await _claim(store, limit, utcnow(), 60)
         assert len(claimed) == limit
         seen.update(job.id for job in claimed)
     assert len(seen) == 358
@@ -67,7 +77,7 @@ async def test_concurrent_claims_never_overlap_or_exceed_their_limit(store: Stor
     async def claim_all() -> list[list[str]]:
         batches = []
         for _ in range(20):
-            claimed = await store.deliveries.claim(50, now=utcnow(), lease_seconds=60)
+            claimed = await _claim(store, 50, utcnow(), 60)
             assert len(claimed) <= 50
             batches.append([job.id for job in claimed])
         return batches
@@ -79,56 +89,60 @@ async def test_concurrent_claims_never_overlap_or_exceed_their_limit(store: Stor
 
 async def test_a_claim_carries_everything_a_try_needs(store: Store) -> None:
     tenant = await _queue(store, 1)
-    (job,) = await store.deliveries.claim(10, now=utcnow(), lease_seconds=60)
+    (job,) = await _claim(store, 10, utcnow(), 60)
     assert job.url == "http://a.test/hook"
     assert job.host == "a.test:80"
     assert job.attempt == 1
     assert tenant.company_id.encode() in job.body
-    assert len(job.secrets) == 1
-    assert await store.deliveries.claim(10, now=utcnow(), lease_seconds=60) == []
+    assert job.secret_key
+    assert job.previous_secret_key is None
+    assert await _claim(store, 10, utcnow(), 60) == []
 
 
-async def test_excluded_hosts_are_left_in_the_queue(store: Store) -> None:
+async def test_a_host_without_room_is_left_in_the_queue(store: Store) -> None:
     await _queue(store, 5, urls=("http://busy.test/h", "http://free.test:8080/h"))
-    claimed = await store.deliveries.claim(
-        100, now=utcnow(), lease_seconds=60, exclude_hosts=["busy.test:80"]
-    )
+    request = ClaimRequest(100, utcnow(), 60, per_host=16, in_hand={"busy.test:80": 16})
+    claimed = await store.queue.claim(request)
     assert {job.host for job in claimed} == {"free.test:8080"}
     assert len(claimed) == 5
 
 
+async def test_a_claim_takes_no_more_of_a_host_than_its_room(store: Store) -> None:
+    await _queue(store, 30, urls=("http://a.test/h", "http://b.test/h", "http://c.test/h"))
+    request = ClaimRequest(100, utcnow(), 60, per_host=16, in_hand={"a.test:80": 10})
+    claimed = await store.queue.claim(request)
+    hosts = Counter(job.host for job in claimed)
+    assert hosts == {"a.test:80": 6, "b.test:80": 16, "c.test:80": 16}
+
+
 async def test_an_expired_lease_makes_the_delivery_due_again(store: Store) -> None:
     await _queue(store, 3)
-    claimed = await store.deliveries.claim(10, now=utcnow(), lease_seconds=60)
+    claimed = await _claim(store, 10, utcnow(), 60)
     assert len(claimed) == 3
-    assert await store.deliveries.release_expired(now=utcnow()) == 0
+    assert await store.queue.release_expired(now=utcnow()) == 0
     later = utcnow() + timedelta(seconds=61)
-    assert await store.deliveries.release_expired(now=later) == 3
-    again = await store.deliveries.claim(10, now=later, lease_seconds=60)
+    assert await store.queue.release_expired(now=later) == 3
+    again = await _claim(store, 10, later, 60)
     assert {job.id for job in again} == {job.id for job in claimed}
     assert all(job.attempt == 1 for job in again)
 
 
 async def test_a_renewed_lease_does_not_expire(store: Store) -> None:
     await _queue(store, 2)
-    claimed = await store.deliveries.claim(10, now=utcnow(), lease_seconds=1)
-    await store.deliveries.extend(
-        [job.id for job in claimed], until=utcnow() + timedelta(seconds=120)
-    )
-    assert await store.deliveries.release_expired(now=utcnow() + timedelta(seconds=60)) == 0
+    claimed = await _claim(store, 10, utcnow(), 1)
+    await store.queue.extend([job.id for job in claimed], until=utcnow() + timedelta(seconds=120))
+    assert await store.queue.release_expired(now=utcnow() + timedelta(seconds=60)) == 0
 
 
 async def test_a_retry_is_not_due_before_its_time(store: Store) -> None:
     await _queue(store, 1)
-    (job,) = await store.deliveries.claim(10, now=utcnow(), lease_seconds=60)
-    await store.deliveries.finish([_failure(job, retry_in=30)], now=utcnow())
-    assert await store.deliveries.claim(10, now=utcnow(), lease_seconds=60) == []
-    due = await store.deliveries.next_due()
+    (job,) = await _claim(store, 10, utcnow(), 60)
+    await store.queue.finish([_failure(job, retry_in=30)], now=utcnow())
+    assert await _claim(store, 10, utcnow(), 60) == []
+    due = await store.queue.next_due()
     assert due is not None
     assert due > utcnow() + timedelta(seconds=20)
-    (again,) = await store.deliveries.claim(
-        10, now=utcnow() + timedelta(seconds=37), lease_seconds=60
-    )
+    (again,) = await _claim(store, 10, utcnow() + timedelta(seconds=37), 60)
     assert (again.id, again.attempt) == (job.id, 2)
 
 
@@ -148,12 +162,12 @@ async def test_the_fifth_failure_stops_the_record_and_holds_its_queue(store: Sto
     (target,) = await store.history.list(Query(event_id=first.event_id))
     later = utcnow() + timedelta(days=1)
     for attempt in range(1, 6):
-        claimed = await store.deliveries.claim(10, now=later, lease_seconds=60)
+        claimed = await _claim(store, 10, later, 60)
         (job,) = [c for c in claimed if c.id == target.delivery.id]
         assert job.attempt == attempt
         others = [c.id for c in claimed if c.id != job.id]
-        await store.deliveries.release(others, now=later + timedelta(days=1))
-        await store.deliveries.finish([_failure(job, None if attempt == 5 else 0)], now=utcnow())
+        await store.queue.release(others, now=later + timedelta(days=1))
+        await store.queue.finish([_failure(job, None if attempt == 5 else 0)], now=utcnow())
     status, reason = await tenancy.subscription_status(store, record)
     assert status == "Stopped"
     assert reason is not None
@@ -171,7 +185,7 @@ async def test_the_fifth_failure_stops_the_record_and_holds_its_queue(store: Sto
             )
         ).all()
     assert [row[0] for row in rows] == [1, 2, 3, 4, 5]
-    assert await store.deliveries.claim(10, now=later, lease_seconds=60) == []
+    assert await _claim(store, 10, later, 60) == []
 
 
 async def test_a_claimed_delivery_of_a_stopped_record_is_held_not_sent(store: Store) -> None:
@@ -189,5 +203,5 @@ async def test_a_claimed_delivery_of_a_stopped_record_is_held_not_sent(store: St
         await connection.execute(
             table.update().where(table.c.id == record).values(status="Stopped")
         )
-    assert await store.deliveries.claim(10, now=utcnow(), lease_seconds=60) == []
+    assert await _claim(store, 10, utcnow(), 60) == []
     assert list((await tenancy.delivery_states(store)).values()) == ["held"]

@@ -52,7 +52,16 @@ def _invoke(*args: str) -> tuple[int, str, str]:
     ("args", "message"),
     [
         (
-            ["events", "publish", "precon", "ProjectCreated", "--company", COMPANY, "--field", "oops"],
+            [
+                "events",
+                "publish",
+                "precon",
+                "ProjectCreated",
+                "--company",
+                COMPANY,
+                "--field",
+                "oops",
+            ],
             "NAME=VALUE",
         ),
         (["events", "publish", "precon", "Nope", "--company", COMPANY], "eventType"),

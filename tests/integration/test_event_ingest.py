@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hookyard import errors, models
 from hookyard.store import Store, schema
-from hookyard.store.events import NewEvent
+from hookyard.store.queue import NewEvent
 from tests.support import engine, tenancy
 
 BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
@@ -105,7 +105,7 @@ async def test_an_ingest_that_fails_halfway_leaves_nothing(store: Store) -> None
     good = NewEvent("precon", "ProjectCreated", tenant.company_id, BU, "", b"{}", "pub")
     broken = NewEvent("precon", "ProjectCreated", tenant.company_id, BU, "", None, "pub")  # type: ignore[arg-type]
     with pytest.raises(Exception, match=r"(?i)null"):
-        await store.events.ingest([good, broken], engine.utcnow())
+        await store.queue.ingest([good, broken], engine.utcnow())
     assert await _count(store, schema.events) == 0
     assert await _count(store, schema.deliveries) == 0
 

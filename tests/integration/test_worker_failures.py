@@ -16,7 +16,7 @@ from hookyard import errors, models, retry
 from hookyard.clock import utcnow
 from hookyard.services.deliveries import DeliveryService
 from hookyard.store import Store
-from hookyard.store.deliveries import Claimed
+from hookyard.store.queue import Claimed
 from tests.support import engine, tenancy
 from tests.support.receiver import Behaviour, Receiver
 
@@ -284,13 +284,13 @@ async def test_a_worker_whose_hosts_are_full_waits_instead_of_claiming_in_a_loop
     """Deliveries of a full host are due but not claimable: the worker must sleep until the host
     has room, not loop on empty claims (which, on SQLite, also take the write lock each time)."""
     claims: list[int] = []
-    claim = store.deliveries.claim
+    claim = store.queue.claim
 
     async def counted(*args: Any, **kwargs: Any) -> list[Claimed]:
         claims.append(1)
         return await claim(*args, **kwargs)
 
-    monkeypatch.setattr(store.deliveries, "claim", counted)
+    monkeypatch.setattr(store.queue, "claim", counted)
     async with (
         _blackhole_backlog(store, 10) as (blackhole, events),
         engine.running_worker(

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
+from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
 from hookyard.services.identity import Identity
 from hookyard.services.subscriptions import Subscriptions
 from hookyard.store import Store
+
+
+class Intake:
+    """Whether this process accepts events now. `hookyard serve` closes it while its own
+    delivery worker is down, so that no event is accepted that no one would deliver."""
+
+    def __init__(self) -> None:
+        self.closed_because: str | None = None
+
+    def close(self, reason: str) -> None:
+        """Refuse events (503) with `reason`, which says what to do."""
+        self.closed_because = reason
+
+    def open(self) -> None:
+        self.closed_because = None
 
 
 @dataclass(frozen=True)
@@ -24,6 +40,8 @@ class AppContext:
     identity: Identity
     credentials: Credentials
     subscriptions: Subscriptions
+    approvals: Approvals
+    intake: Intake = field(default_factory=Intake)
 
 
 def context(request: Request) -> AppContext:

@@ -26,6 +26,7 @@ STATUS: tuple[tuple[type[errors.HookyardError], int], ...] = (
     (errors.PayloadTooLarge, 413),
     (errors.IdempotencyKeyReused, 422),
     (errors.RateLimited, 429),
+    (errors.Unavailable, 503),
     (errors.AddressNotAllowed, 400),
 )
 
@@ -56,7 +57,7 @@ def problem(
 def _headers(exc: errors.HookyardError) -> dict[str, str]:
     if isinstance(exc, errors.Unauthenticated):
         return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-    if isinstance(exc, errors.RateLimited):
+    if isinstance(exc, errors.RateLimited | errors.Unavailable):
         return {"Retry-After": str(exc.retry_after)}
     return {}
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from hookyard import clock, models
-from hookyard.cli import options
+from hookyard.cli import options, tables
 from hookyard.cli.tenancy import run
 
 companies = typer.Typer(help="Companies (tenants).", no_args_is_help=True)
@@ -190,10 +188,7 @@ def disconnect(
 
 
 def _table(columns: list[str], rows: list[dict[str, Any]]) -> None:
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(str(row.get(column, "")) for column in columns))
-    Console().print(table)
+    tables.show(columns, rows)
 
 
 def register(app: typer.Typer) -> None:

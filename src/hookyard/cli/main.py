@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from hookyard import __version__
-from hookyard.cli import credentials, database, demo, failures, keys, listen, options, serve
+from hookyard.cli import (
+    approvals,
+    credentials,
+    database,
+    demo,
+    failures,
+    keys,
+    listen,
+    options,
+    serve,
+)
 from hookyard.cli import events as events_command
 from hookyard.cli import worker as worker_command
 
@@ -55,6 +65,7 @@ app.command()(serve.api)
 app.command()(listen.listen)
 app.command()(demo.demo)
 credentials.register(app)
+approvals.register(app)
 keys.register(app)
 worker_command.register(app)
 events_command.register(app)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
 from hookyard import catalog as catalogs
 from hookyard.api.app import create_app
-from hookyard.api.context import AppContext
+from hookyard.api.context import AppContext, Intake
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
 from hookyard.delivery import prober
 from hookyard.delivery.netguard import Guard
 from hookyard.services import identity
+from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
 from hookyard.services.identity import Identity
 from hookyard.services.keys import KeyRing
@@ -45,6 +46,8 @@ class Runtime:
     identity: Identity
     credentials: Credentials
     subscriptions: Subscriptions
+    approvals: Approvals
+    intake: Intake = field(default_factory=Intake)
 
     def context(self) -> AppContext:
         return AppContext(
@@ -54,6 +57,8 @@ class Runtime:
             identity=self.identity,
             credentials=self.credentials,
             subscriptions=self.subscriptions,
+            approvals=self.approvals,
+            intake=self.intake,
         )
 
     def app(self) -> FastAPI:
@@ -92,7 +97,8 @@ def build(settings: Settings) -> Runtime:
     credentials = Credentials(store, known_scopes(catalog))
     guard = Guard.from_settings(settings)
     challenges = prober.Prober(guard, timeout=settings.challenge_timeout_seconds)
-    subscriptions = Subscriptions(store, settings, challenges)
+    approvals = Approvals(store, settings.approval_hosts, contact=settings.approval_contact)
+    subscriptions = Subscriptions(store, settings, challenges, approvals=approvals)
     credentials.on_connection_change(subscriptions.connection_changed)
     return Runtime(
         settings=settings,
@@ -109,4 +115,5 @@ def build(settings: Settings) -> Runtime:
         ),
         credentials=credentials,
         subscriptions=subscriptions,
+        approvals=approvals,
     )

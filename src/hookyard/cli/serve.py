@@ -11,7 +11,8 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -23,9 +24,13 @@ from hookyard.config import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from hookyard.api.context import Intake
+    from hookyard.cli.worker import Running
     from hookyard.store import Store
 
 log = logging.getLogger("hookyard.serve")
+STALE_SECONDS = 60.0
+WATCH_SECONDS = 1.0
 
 
 def warn_about_network_allowances(settings: Settings) -> None:
@@ -38,19 +43,50 @@ def warn_about_network_allowances(settings: Settings) -> None:
         log.info("plain http:// callback URLs are accepted (HOOKYARD_REQUIRE_HTTPS=false)")
 
 
-def with_worker(app: FastAPI, settings: Settings, store: Store) -> FastAPI:
-    """Run a delivery worker for the app's lifetime; it stops before the store closes."""
+def with_worker(
+    app: FastAPI, settings: Settings, store: Store, on_dead: Callable[[], None] = lambda: None
+) -> FastAPI:
+    """Run a delivery worker for the app's lifetime; it stops before the store closes. While the
+    worker is dead or stuck the app refuses events (503); a dead worker also calls `on_dead`."""
     from hookyard.cli import worker
 
     inner = app.router.lifespan_context
+    intake: Intake = app.state.context.intake
 
     @asynccontextmanager
-    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
-        async with inner(running), worker.delivery_worker(settings, store):
-            yield
+    async def lifespan(running_app: FastAPI) -> AsyncIterator[None]:
+        async with inner(running_app), worker.delivery_worker(settings, store) as running:
+            watch = asyncio.create_task(_watch(running, intake, on_dead))
+            try:
+                yield
+            finally:
+                watch.cancel()
 
     app.router.lifespan_context = lifespan
     return app
+
+
+async def _watch(running: Running, intake: Intake, on_dead: Callable[[], None]) -> None:
+    """Close the intake while the worker is dead or its claim loop has not turned for
+    `STALE_SECONDS`; open it again when the loop turns."""
+    while not running.task.done():
+        age = time.monotonic() - running.worker.heartbeat
+        if age > STALE_SECONDS:
+            intake.close(
+                f"The delivery worker has not looked for work for {age:.0f} s; events are not"
+                " accepted until it does. Check the log; restart hookyard if this lasts."
+            )
+        else:
+            intake.open()
+        await asyncio.sleep(WATCH_SECONDS)
+    if running.stop.is_set() and running.failure() is None:
+        return
+    intake.close(
+        "The delivery worker stopped, so events are not accepted; hookyard is exiting for its"
+        " supervisor to restart it. Retry in a few seconds."
+    )
+    log.error("the delivery worker stopped: %s; exiting 1", running.failure())
+    on_dead()
 
 
 def base_url(host: str, port: int) -> str:
@@ -90,23 +126,31 @@ def _bind_problem(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host}:{port} ({exc.strerror}); pass another --host or --port"
 
 
-async def _serve(settings: Settings, sock: socket.socket, *, deliver: bool) -> None:
+async def _serve(settings: Settings, sock: socket.socket, *, deliver: bool) -> int:
     import uvicorn
 
     from hookyard.cli import runtime
 
     wired = runtime.build(settings)
     app = wired.app()
+    dead: list[bool] = []
+
+    def exit_with_error() -> None:
+        dead.append(True)
+        server.should_exit = True
+
     config = uvicorn.Config(
-        with_worker(app, settings, wired.store) if deliver else app,
+        with_worker(app, settings, wired.store, exit_with_error) if deliver else app,
         loop="none",
         lifespan="on",
         log_config=None,
         access_log=False,
         server_header=False,
     )
+    server = uvicorn.Server(config)
     heap.settle()
-    await uvicorn.Server(config).serve(sockets=[sock])
+    await server.serve(sockets=[sock])
+    return 1 if dead else 0
 
 
 HOST = typer.Option("127.0.0.1", help="Address to listen on.")
@@ -140,12 +184,10 @@ def start(host: str, port: int, *, deliver: bool, banner: str | None = None) -> 
         # uvicorn shuts down gracefully on these, then raises them again with the handler that
         # was installed before it; a no-op one lets the process exit 0 after a clean stop.
         signal.signal(number, _after_graceful_stop)
-    try:
-        import uvloop
+    import uvloop
 
-        uvloop.run(_serve(settings, sock, deliver=deliver))
-    except ImportError:  # pragma: no cover - uvloop is a pinned dependency
-        asyncio.run(_serve(settings, sock, deliver=deliver))
+    if uvloop.run(_serve(settings, sock, deliver=deliver)):
+        raise typer.Exit(1)
 
 
 def _after_graceful_stop(_number: int, _frame: object) -> None:

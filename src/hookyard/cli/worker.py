@@ -1,6 +1,8 @@
 """`hookyard worker`: deliver queued deliveries until SIGTERM or SIGINT, then stop gracefully.
 
 `delivery_worker` wires a worker (guarded session, sender, retry policy) for `hookyard serve` too.
+A worker whose side task could not be kept running stops, and the process exits 1 so that its
+supervisor (systemd, Kubernetes, Docker) starts a fresh one.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import typer
@@ -18,14 +21,30 @@ from hookyard.cli import heap, logs, options, serve
 from hookyard.config import Settings
 
 if TYPE_CHECKING:
+    from hookyard.delivery.worker import Worker
     from hookyard.store import Store
 
 log = logging.getLogger("hookyard.worker")
 
 
+@dataclass
+class Running:
+    """A worker running in this process: set `stop` to stop it; `task` ends when it stopped."""
+
+    worker: Worker
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    def failure(self) -> BaseException | None:
+        """Why the worker stopped on its own, or None (still running, or stopped when told)."""
+        if not self.task.done() or self.task.cancelled():
+            return None
+        return self.task.exception()
+
+
 @asynccontextmanager
-async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asyncio.Event]:
-    """Run a worker on `store` while the block runs; set the yielded event to stop it early."""
+async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[Running]:
+    """Run a worker on `store` while the block runs; set the yielded `stop` to stop it early."""
     from hookyard.delivery import http, netguard
     from hookyard.delivery.sender import Sender
     from hookyard.delivery.worker import Worker, WorkerConfig, policy_from_settings
@@ -38,28 +57,36 @@ async def delivery_worker(settings: Settings, store: Store) -> AsyncIterator[asy
         worker = Worker(store, sender, policy_from_settings(settings), config)
         task = asyncio.create_task(worker.run(stop))
         try:
-            yield stop
+            yield Running(worker, stop, task)
         finally:
             stop.set()
-            await task
+            await asyncio.gather(task, return_exceptions=True)
 
 
-async def _work(settings: Settings) -> None:
+async def _work(settings: Settings) -> int:
     from hookyard.store import Store
 
     store = Store.from_settings(settings, pool_size=4)
     try:
-        async with delivery_worker(settings, store) as stop:
+        async with delivery_worker(settings, store) as running:
             heap.settle()
             loop = asyncio.get_running_loop()
             for number in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(number, stop.set)
+                loop.add_signal_handler(number, running.stop.set)
             log.info("worker started (database %s)", options.safe_url(settings.database_url))
-            await stop.wait()
+            await asyncio.wait(
+                [running.task, asyncio.create_task(running.stop.wait())],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             log.info("stopping: finishing tries in flight")
+        failure = running.failure()
     finally:
         await store.close()
+    if failure is not None:
+        log.error("worker stopped: %s; exiting 1 so that a supervisor restarts it", failure)
+        return 1
     log.info("worker stopped")
+    return 0
 
 
 def worker() -> None:
@@ -70,12 +97,10 @@ def worker() -> None:
     logs.configure(settings.log_level, settings.log_format)
     database.migrate(settings)
     serve.warn_about_network_allowances(settings)
-    try:
-        import uvloop
+    import uvloop
 
-        uvloop.run(_work(settings))
-    except ImportError:  # pragma: no cover - uvloop is a pinned dependency
-        asyncio.run(_work(settings))
+    if uvloop.run(_work(settings)):
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

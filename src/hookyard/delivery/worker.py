@@ -8,6 +8,14 @@ bounded share of the worker and the others keep flowing. Side tasks renew the le
 return expired leases of dead workers to the queue. Idle, the claim loop sleeps until a wake-up
 (PostgreSQL NOTIFY or an in-process publish), the next due retry, or the poll interval.
 
+Nothing halts the queue: a delivery that cannot be prepared, or whose try raises, is recorded
+as a failed try with the reason (`hookyard.delivery.tries`) and returns its lease that way; a
+claim, record or lease renewal that fails is retried with capped exponential backoff and logged
+once with a count (`hookyard.delivery.supervision`). The side tasks (wake-up listener, lease
+renewal, expired-lease sweep) are restarted when they die; one that keeps failing for another
+reason than the database being away stops the worker with `SideTaskFailed`, so that the process
+exits non-zero. `heartbeat` is the monotonic time of the claim loop's last turn.
+
 Stop: set the `stop` event given to `run` (the CLI does on SIGTERM). Claiming stops, tries in
 flight get `shutdown_grace_seconds` to finish, the rest are cancelled and their leases released.
 """
@@ -18,8 +26,9 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import Counter, deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -29,18 +38,15 @@ from prometheus_client import Histogram
 
 from hookyard import clock, models, retry
 from hookyard.config import Settings
+from hookyard.delivery import recording, supervision, tries
 from hookyard.delivery import sender as sending
 from hookyard.store import Store
-from hookyard.store.deliveries import Claimed, Finished
+from hookyard.store.queue import Claimed, ClaimRequest, Finished
 
 log = logging.getLogger("hookyard.delivery")
 ATTEMPTS = MetricCounter("hookyard_delivery_attempts", "Delivery tries by outcome", ["outcome"])
 LATENCY = Histogram("hookyard_delivery_seconds", "Duration of one delivery try")
 _COUNTERS = {outcome: ATTEMPTS.labels(outcome.value) for outcome in models.Outcome}
-FLUSH_MAX = 1000
-FLUSHERS = 4
-FLUSH_PARALLEL_MIN = 100
-RECORD_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -103,15 +109,28 @@ class Worker:
         *,
         now: clock.Clock = clock.utcnow,
         random_source: retry.Random = random.random,
+        monotonic: clock.Monotonic = time.monotonic,
+        backoff: supervision.Backoff = supervision.Backoff(),
     ) -> None:
         self._store = store
+        self._queue = store.queue
         self._sender = sender
-        self._policy = policy
         self._config = config
         self._now = now
-        self._random = random_source
+        self._monotonic = monotonic
+        self._backoff = backoff
+        self._preparer = tries.Preparer(store.sealer.unseal, now)
+        self._tries = tries.Recorder(policy, now, random_source)
+        self._repeats = supervision.Repeats(log, monotonic)
+        self._recorder = recording.Recorder(
+            self._queue,
+            self._repeats,
+            now=now,
+            give_up_seconds=config.lease_seconds,
+            on_recorded=self._recorded,
+            backoff=backoff,
+        )
         self._wake = asyncio.Event()
-        self._results: asyncio.Queue[Finished | None] = asyncio.Queue()
         self._in_hand: dict[str, Claimed] = {}
         self._leased: set[str] = set()
         self._abandoned: list[str] = []
@@ -119,70 +138,101 @@ class Worker:
         self._waiting: dict[str, deque[Claimed]] = {}
         self._lanes: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
-        self.recorded = 0
         self.listening = asyncio.Event()
+        self.heartbeat = monotonic()
+
+    @property
+    def recorded(self) -> int:
+        """How many tries this worker has recorded."""
+        return self._recorder.recorded
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set, then finish gracefully."""
-        close_listener = await self._store.wakeup.listen(self._wake.set)
-        self.listening.set()
-        flusher = asyncio.create_task(self._flush_loop())
+        """Deliver until `stop` is set, then finish gracefully. Raises `SideTaskFailed` (after
+        stopping gracefully) when a side task could not be kept running."""
+        unsubscribe = self._store.wakeup.subscribe(self._wake.set)
+        flusher = asyncio.create_task(self._recorder.run())
         side = [
-            _spawn(self._wake_on(stop)),
-            _spawn(self._renew_loop()),
-            _spawn(self._sweep_loop()),
+            self._supervised("wake-up listener", self._listen),
+            self._supervised("lease renewal", self._renew_loop),
+            self._supervised("expired-lease sweep", self._sweep_loop),
         ]
+        waker = asyncio.create_task(self._wake_on(stop))
+        claiming = asyncio.create_task(self._claim_loop(stop))
         try:
-            await self._claim_loop(stop)
+            done, _ = await asyncio.wait([claiming, *side], return_when=asyncio.FIRST_COMPLETED)
+            stop.set()
+            await claiming
             await self._drain()
+            for task in done:
+                task.result()
         finally:
-            for task in side:
+            for task in (*side, waker):
                 task.cancel()
-            await asyncio.gather(*side, return_exceptions=True)
-            self._results.put_nowait(None)
+            await asyncio.gather(*side, waker, return_exceptions=True)
+            self._recorder.close()
             await flusher
-            await self._store.deliveries.release(self._abandoned, now=self._now())
-            await close_listener()
+            await self._release_abandoned()
+            unsubscribe()
+
+    def _supervised(
+        self, name: str, run: Callable[[], Coroutine[Any, Any, None]]
+    ) -> asyncio.Task[None]:
+        return asyncio.create_task(
+            supervision.keep_running(
+                name, run, self._repeats, backoff=self._backoff, monotonic=self._monotonic
+            )
+        )
 
     # claiming
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
+        failures = 0
         while not stop.is_set():
+            self.heartbeat = self._monotonic()
             self._wake.clear()
-            free = self._config.global_concurrency - len(self._in_hand)
-            if free < self._config.claim_threshold:
-                await self._sleep(self._config.poll_interval_seconds)
+            try:
+                await self._claim_once()
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                self._repeats.failed("claim", "claiming deliveries failed", exc)
+                await _wait(stop, self._backoff.delay(failures))
                 continue
-            wanted = min(self._config.claim_batch, free)
-            full = [h for h, n in self._per_host.items() if n >= self._config.host_backlog]
-            batch = await self._claim(wanted, full)
-            for job in batch:
-                self._start(job)
-            if len(batch) < wanted:
-                await self._idle(full)
+            self._repeats.recovered("claim", "claiming deliveries")
 
-    async def _claim(self, wanted: int, full: list[str]) -> list[Claimed]:
-        try:
-            return await self._store.deliveries.claim(
-                wanted,
-                now=self._now(),
-                lease_seconds=self._config.lease_seconds,
-                exclude_hosts=full,
-            )
-        except Exception:
-            log.exception("claiming deliveries failed; retrying after the poll interval")
-            return []
+    async def _claim_once(self) -> None:
+        free = self._config.global_concurrency - len(self._in_hand)
+        if free < self._config.claim_threshold:
+            await self._sleep(self._config.poll_interval_seconds)
+            return
+        wanted = min(self._config.claim_batch, free)
+        request = ClaimRequest(
+            wanted,
+            self._now(),
+            self._config.lease_seconds,
+            per_host=self._config.host_backlog,
+            in_hand=dict(self._per_host),
+        )
+        batch = await self._queue.claim(request)
+        for job in batch:
+            self._start(job)
+        if len(batch) < wanted:
+            await self._idle()
 
-    async def _idle(self, full: list[str]) -> None:
+    async def _idle(self) -> None:
         """Everything claimable is claimed: sleep until a wake-up (a publish, a host with room
         again, capacity freed), the next due retry, or the poll interval. While some hosts are
         full their deliveries are due but not claimable, so the next due time says nothing:
         sleep until a host has room (that wakes the claimer) instead of looping on empty claims.
         """
         timeout = self._config.poll_interval_seconds
-        if not full:
-            with contextlib.suppress(Exception):
-                due = await self._store.deliveries.next_due()
+        if not any(n >= self._config.host_backlog for n in self._per_host.values()):
+            try:
+                due = await self._queue.next_due()
+            except Exception as exc:
+                self._repeats.failed("next-due", "reading when the next retry is due failed", exc)
+            else:
+                self._repeats.recovered("next-due", "reading when the next retry is due")
                 if due is not None:
                     timeout = min(timeout, max(0.0, (due - self._now()).total_seconds()))
         await self._sleep(timeout)
@@ -229,39 +279,25 @@ class Worker:
                     self._waiting.pop(host, None)
 
     async def _deliver(self, job: Claimed) -> None:
+        """One try; whatever happens it ends as a recorded try (or, cancelled, a released lease)."""
         try:
-            request = sending.Request(job.id, job.url, job.body, job.secrets)
+            request = self._preparer.request(job)
+        except Exception as exc:
+            self._repeats.failed("prepare", "a delivery could not be prepared", exc)
+            self._recorder.put(self._tries.not_sent(job, exc))
+            return
+        try:
             result = await self._sender.send(request)
-            self._results.put_nowait(self._finished(job, result))
-            _observe(job, result)
+            finished = self._tries.sent(job, result)
         except asyncio.CancelledError:
             self._abandoned.append(job.id)
             raise
-        except Exception:
-            log.exception("delivery %s failed inside the worker; its lease will expire", job.id)
-
-    def _finished(self, job: Claimed, result: sending.Result) -> Finished:
-        decision = retry.decide(
-            self._policy,
-            job.attempt,
-            succeeded=result.succeeded,
-            status=result.status_code,
-            retry_after=result.retry_after,
-            now=self._now(),
-            random=self._random,
-        )
-        return Finished(
-            delivery_id=job.id,
-            subscription_id=job.subscription_id,
-            attempt=job.attempt,
-            started_at=result.started_at,
-            duration_ms=result.duration_ms,
-            outcome=result.outcome,
-            status_code=result.status_code,
-            error=result.error,
-            response_body=result.response_body,
-            retry_at=decision.retry_at,
-        )
+        except Exception as exc:
+            self._repeats.failed("try", "a try failed inside the worker", exc)
+            self._recorder.put(self._tries.not_sent(job, exc))
+            return
+        self._recorder.put(finished)
+        _observe(job, result)
 
     def _done(self, job: Claimed) -> None:
         del self._in_hand[job.id]
@@ -277,88 +313,70 @@ class Worker:
             self._wake.set()
 
     async def _drain(self) -> None:
-        if not self._tasks:
-            return
-        tasks = set(self._tasks)
-        _, late = await asyncio.wait(tasks, timeout=self._config.shutdown_grace_seconds)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        if self._tasks:
+            tasks = set(self._tasks)
+            _, late = await asyncio.wait(tasks, timeout=self._config.shutdown_grace_seconds)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         for waiting in self._waiting.values():
             self._abandoned.extend(job.id for job in waiting)
             waiting.clear()
 
-    # recording
+    def _recorded(self, batch: list[Finished]) -> None:
+        self._leased.difference_update(t.delivery_id for t in batch)
 
-    async def _flush_loop(self) -> None:
-        # SQLite has one writer; PostgreSQL commits several batches at once, so that the commit
-        # latency of one batch does not hold up the next.
-        writers = asyncio.Semaphore(1 if self._store.dialect == "sqlite" else FLUSHERS)
-        recording: set[asyncio.Task[None]] = set()
-        closing = False
-        while not closing:
-            first = await self._results.get()
-            if first is None:
-                break
-            # While a batch is being recorded, the next one waits until it is worth a
-            # transaction of its own: many small concurrent transactions cost more round trips
-            # than they save in commit latency.
-            while recording and self._results.qsize() + 1 < FLUSH_PARALLEL_MIN:
-                await asyncio.wait(set(recording), return_when=asyncio.FIRST_COMPLETED)
-            await writers.acquire()
-            batch, closing = self._drain_results(first)
-            task = asyncio.create_task(self._record(batch, writers))
-            recording.add(task)
-            task.add_done_callback(recording.discard)
-        await asyncio.gather(*recording)
-
-    def _drain_results(self, first: Finished) -> tuple[list[Finished], bool]:
-        batch = [first]
-        while len(batch) < FLUSH_MAX and not self._results.empty():
-            item = self._results.get_nowait()
-            if item is None:
-                return batch, True
-            batch.append(item)
-        return batch, False
-
-    async def _record(self, batch: list[Finished], writers: asyncio.Semaphore) -> None:
+    async def _release_abandoned(self) -> None:
         try:
-            for attempt in range(1, RECORD_TRIES + 1):
-                try:
-                    await self._store.deliveries.finish(batch, now=self._now())
-                    self.recorded += len(batch)
-                    break
-                except Exception:
-                    # Unrecorded tries keep their leases until they expire and are tried again.
-                    log.exception("recording %d tries failed (try %d)", len(batch), attempt)
-                    await asyncio.sleep(0.1 * attempt)
-        finally:
-            writers.release()
-            self._leased.difference_update(t.delivery_id for t in batch)
+            await self._queue.release(self._abandoned, now=self._now())
+        except Exception as exc:
+            self._repeats.failed("release", "returning untried deliveries failed", exc)
+            log.warning(
+                "%d untried deliveries are due again when their leases expire", len(self._abandoned)
+            )
 
     # side tasks
+
+    async def _listen(self) -> None:
+        try:
+            await self._queue.listen(self._wake.set, self._listening)
+        finally:
+            self.listening.clear()
+
+    def _listening(self) -> None:
+        self.listening.set()
+        self._repeats.recovered("wake-up listener", "the wake-up listener")
+        # Wake-ups sent while the listener was away were lost: look for work now.
+        self._wake.set()
 
     async def _renew_loop(self) -> None:
         interval = self._config.lease_seconds / 3
         while True:
             await asyncio.sleep(interval)
             until = self._now() + timedelta(seconds=self._config.lease_seconds)
-            with contextlib.suppress(Exception):
-                await self._store.deliveries.extend(list(self._leased), until=until)
+            try:
+                await self._queue.extend(list(self._leased), until=until)
+            except Exception as exc:
+                self._repeats.failed("renew", "renewing the leases held failed", exc)
+            else:
+                self._repeats.recovered("renew", "renewing the leases held")
 
     async def _sweep_loop(self) -> None:
         interval = min(max(self._config.lease_seconds / 2, self._config.poll_interval_seconds), 60)
         while True:
             try:
-                if await self._store.deliveries.release_expired(now=self._now()):
+                if await self._queue.release_expired(now=self._now()):
                     self._wake.set()
-            except Exception:
-                log.exception("returning expired leases failed; trying again later")
+            except Exception as exc:
+                self._repeats.failed("sweep", "returning expired leases failed", exc)
+            else:
+                self._repeats.recovered("sweep", "returning expired leases")
             await asyncio.sleep(interval)
 
 
-def _spawn(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-    return asyncio.create_task(coroutine)
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def _observe(job: Claimed, result: sending.Result) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookyard import catalog, clock, errors
+from hookyard import catalog, clock, errors, metrics
 from hookyard.services import idempotency, tenant_checks
 from hookyard.store import Store
-from hookyard.store.events import NewEvent
+from hookyard.store.queue import Ingested, NewEvent
 
 COMPANY_ID_CHARS = 36
 MATCH_FIELD_CHARS = 64
@@ -69,7 +69,7 @@ class EventService:
         new = self._prepare(entry, event, publisher_id, idempotency_key, prefix="")
         _only_for(for_company, [new])
         await self._check_tenants(entry, [new], batch=False)
-        (published,) = await self._ingest([new], idempotency_key, batch=False)
+        (published,) = await self._ingest(entry, [new], idempotency_key, batch=False)
         return published
 
     async def publish_many(
@@ -102,17 +102,18 @@ class EventService:
             raise errors.InvalidInput(_summary(problems), problems)
         _only_for(for_company, prepared)
         await self._check_tenants(entry, prepared, batch=True)
-        return await self._ingest(prepared, idempotency_key, batch=True)
+        return await self._ingest(entry, prepared, idempotency_key, batch=True)
 
     async def _ingest(
-        self, events: list[NewEvent], key: str | None, *, batch: bool
+        self, product: catalog.Product, events: list[NewEvent], key: str | None, *, batch: bool
     ) -> list[Published]:
         """Store `events`, or answer the first request's events when they repeat its key."""
         if key is not None:
             first = await idempotency.replayed(self._store, events, key=key, batch=batch)
             if first is not None:
                 return [Published(event.id, 0, True) for event in first]
-        results = await self._store.events.ingest(events, self._now())
+        results = await self._store.queue.ingest(events, self._now())
+        _count(product, results)
         if key is not None and any(result.duplicate for result in results):
             # A concurrent request with the same key was stored first: compare with it.
             await idempotency.replayed(self._store, events, key=key, batch=batch)
@@ -166,6 +167,11 @@ class EventService:
             publisher_id=publisher_id,
             idempotency_key=key,
         )
+
+
+def _count(product: catalog.Product, results: Sequence[Ingested]) -> None:
+    new = [result for result in results if not result.duplicate]
+    metrics.ingested(product.key, len(new), sum(result.deliveries for result in new))
 
 
 def _only_for(company_id: str | None, events: list[NewEvent]) -> None:

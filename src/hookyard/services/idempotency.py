@@ -17,7 +17,7 @@ import orjson
 
 from hookyard import errors, models
 from hookyard.store import Store
-from hookyard.store.events import NewEvent
+from hookyard.store.queue import NewEvent
 
 
 def _content(body: bytes) -> Any:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from hookyard import clock, errors, ids, models, signing
+from hookyard import clock, errors, ids, metrics, models, signing
 from hookyard.catalog import Product
 from hookyard.config import Settings
 from hookyard.services import subscription_rules as rules
+from hookyard.services.approvals import Approvals
 from hookyard.store import Store
 from hookyard.store.subscriptions import Owner
 
@@ -177,11 +178,15 @@ class Subscriptions:
         settings: Settings,
         prober: Prober,
         *,
+        approvals: Approvals | None = None,
         now: clock.Clock = clock.utcnow,
     ) -> None:
         self._store = store
         self._settings = settings
         self._prober = prober
+        self._approvals = approvals or Approvals(
+            store, settings.approval_hosts, contact=settings.approval_contact, now=now
+        )
         self._now = now
 
     async def owner(
@@ -231,7 +236,8 @@ class Subscriptions:
     ) -> str:
         """POST (`replace=False`: add event types, reactivate) or PUT (`replace=True`: the
         records not named become Deleted). The url must pass the challenge first; nothing is
-        stored otherwise. Returns the url's secret key."""
+        stored otherwise; before it, a host that needs the operator's approval must have it
+        (`services.approvals`). Returns the url's secret key."""
         settings = self._settings
         url = rules.callback_url(request.url, require_https=settings.require_https)
         types = rules.event_types(product, request.event_types, limit=settings.max_event_types)
@@ -249,6 +255,7 @@ class Subscriptions:
             overlap=timedelta(hours=settings.secret_overlap_hours),
         )
         await self._check_limit(owner, changes, existing)
+        await self._approvals.gate(owner, url)
         await self._challenge(url)
         await self._store.subscriptions.save(
             changes.added, changes.changed, client_limit=settings.max_subscriptions_per_client
@@ -275,6 +282,7 @@ class Subscriptions:
 
     async def _challenge(self, url: str) -> None:
         result = await self._prober.challenge(url)
+        metrics.challenge(result.passed)
         if not result.passed:
             raise errors.ChallengeFailed(
                 f"The challenge to the callback url failed: {result.detail.rstrip('.?!')}. "

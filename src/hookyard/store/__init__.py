@@ -10,11 +10,13 @@ import time
 
 from hookyard import clock
 from hookyard.config import Settings
+from hookyard.store import queue
+from hookyard.store.approvals import ApprovalRepository
 from hookyard.store.database import Database
-from hookyard.store.deliveries import DeliveryRepository
 from hookyard.store.events import EventRepository
 from hookyard.store.history import DeliveryHistory
 from hookyard.store.sealing import Sealer, sealer_for
+from hookyard.store.stats import StatsRepository
 from hookyard.store.subscriptions import SubscriptionRepository
 from hookyard.store.tenants import TenantRepository
 from hookyard.store.wakeup import Wakeup
@@ -44,10 +46,14 @@ class Store:
             self.db, cache_seconds=auth_cache_seconds, monotonic=monotonic
         )
         self.subscriptions = SubscriptionRepository(self.db, self.sealer)
-        self.wakeup = Wakeup(self.db.url, self.db.dialect)
-        self.events = EventRepository(self.db, self.wakeup)
-        self.deliveries = DeliveryRepository(self.db, self.wakeup, self.sealer.unseal)
-        self.history = DeliveryHistory(self.db, self.wakeup)
+        self.wakeup = Wakeup(self.db.url)
+        self.queue: queue.QueueBackend = queue.backend_for(
+            self.db, self.wakeup.notify, pool_size=pool_size
+        )
+        self.events = EventRepository(self.db)
+        self.history = DeliveryHistory(self.db, self.wakeup, self.queue.announce)
+        self.approvals = ApprovalRepository(self.db)
+        self.stats = StatsRepository(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int = 10) -> Store:
@@ -59,9 +65,6 @@ class Store:
             auth_cache_seconds=settings.auth_cache_seconds,
         )
 
-    @property
-    def dialect(self) -> str:
-        return self.db.dialect
-
     async def close(self) -> None:
+        await self.queue.close()
         await self.db.dispose()

@@ -5,8 +5,8 @@ SQLite allows one writer at a time: every write transaction here starts with `BE
 waits on an asyncio lock instead of spinning on `SQLITE_BUSY`. Reads use their own pool and
 never block behind the writer (WAL). PostgreSQL uses one pool for both.
 
-On SQLite the delivery hot path (claims, finished tries) runs whole transactions as one function
-on a plain `sqlite3` connection in a thread of its own (`run_write`): one hand-off per
+On SQLite the delivery queue (`hookyard.store.queue.sqlite`) runs whole transactions as one
+function on a plain `sqlite3` connection in a thread of its own (`run_write`): one hand-off per
 transaction instead of one per statement, fetch and commit through aiosqlite. It takes the same
 asyncio lock, so it never races the SQLAlchemy writer of the same process.
 
@@ -29,6 +29,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from hookyard.store import outage
 
 T = TypeVar("T")
 
@@ -94,34 +96,35 @@ class Database:
             self.writer = _sqlite_engine(self.url, begin="BEGIN IMMEDIATE", pool_size=1)
             self.reader = _sqlite_engine(self.url, begin="BEGIN", pool_size=pool_size)
         else:
-            self.writer = create_async_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
+            # Pre-ping: a connection the server dropped (a restart) is replaced, not used.
+            self.writer = create_async_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
             self.reader = self.writer
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    @property
-    def has_hot_path(self) -> bool:
-        """Whether `run_write` is available: SQLite in a file (not in memory). Asked on every
-        claim and publish, so the URL is parsed once, in the constructor."""
-        return self.is_sqlite and bool(self._file)
-
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: committed when the block ends, rolled back on an exception."""
-        if self._write_lock is None:
-            async with self.writer.begin() as connection:
+        with outage.translated():
+            if self._write_lock is None:
+                async with self.writer.begin() as connection:
+                    yield connection
+                return
+            async with self._write_lock, self.writer.begin() as connection:
                 yield connection
-            return
-        async with self._write_lock, self.writer.begin() as connection:
-            yield connection
 
     async def run_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """SQLite only: `work(connection)` as one write transaction in the hot-path thread,
         committed when it returns, rolled back when it raises."""
         if self._write_lock is None or self._file is None:
-            raise TypeError("run_write is for a SQLite file (has_hot_path); use write()")
+            raise TypeError(
+                "The delivery queue needs a SQLite file, not an in-memory database;"
+                " set HOOKYARD_DATABASE_URL to sqlite:///path/to/hookyard.db."
+            )
         if self._hot is None:
             self._hot = _SqliteThread(self._file)
         async with self._write_lock:
@@ -130,8 +133,9 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction."""
-        async with self.reader.connect() as connection:
-            yield connection
+        with outage.translated():
+            async with self.reader.connect() as connection:
+                yield connection
 
     async def dispose(self) -> None:
         if self._hot is not None:

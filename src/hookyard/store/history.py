@@ -6,18 +6,22 @@ due now, and its try counter starts again at 0 (earlier attempt rows stay; nothi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, true, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import models
 from hookyard.store import schema
 from hookyard.store.database import Database
 from hookyard.store.wakeup import Wakeup
+
+Announce = Callable[[AsyncConnection], Awaitable[None]]
+"""Wakes other processes' workers once the connection's transaction commits."""
 
 D = schema.deliveries
 S = schema.subscriptions
@@ -120,9 +124,10 @@ class Query:
 class DeliveryHistory:
     """Queries for inspecting, redelivering and recovering deliveries."""
 
-    def __init__(self, db: Database, wakeup: Wakeup) -> None:
+    def __init__(self, db: Database, wakeup: Wakeup, announce: Announce) -> None:
         self._db = db
         self._wakeup = wakeup
+        self._announce = announce
 
     async def get(self, delivery_id: str) -> DeliveryRecord | None:
         """One delivery with every attempt, or None."""
@@ -181,7 +186,7 @@ class DeliveryHistory:
         async with self._db.write() as connection:
             count = int((await connection.execute(statement)).rowcount or 0)
             if count:
-                await self._wakeup.notify_in(connection)
+                await self._announce(connection)
         if count:
             self._wakeup.notify()
         return count

@@ -170,7 +170,8 @@ deliveries = Table(
     Column("last_error", Text(), nullable=True),
     Index("ix_deliveries_subscription_state", "subscription_id", "state"),
     Index(
-        "ix_deliveries_due",
+        "ix_deliveries_host_due",
+        "host",
         "next_attempt_at",
         sqlite_where=text("state = 'pending'"),
         postgresql_where=text("state = 'pending'"),
@@ -195,4 +196,34 @@ attempts = Table(
     Column("status_code", Integer(), nullable=True),
     Column("error", Text(), nullable=True),
     Column("response_body", Text(), nullable=True),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("client_id", String(64), ForeignKey("clients.id"), nullable=False),
+    Column("company_id", String(36), nullable=False),
+    Column("product", String(64), nullable=False),
+    Column("host", String(300), nullable=False),
+    Column("callback_url", String(2048), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("last_requested_at", UTCDateTime(), nullable=False),
+    Column("decided_at", UTCDateTime(), nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("reason", Text(), nullable=True),
+    UniqueConstraint("client_id", "host", name="uq_approvals_client_host"),
+    Index("ix_approvals_status", "status", "requested_at"),
+)
+
+worker_heartbeats = Table(
+    "worker_heartbeats",
+    metadata,
+    Column("worker_id", String(80), primary_key=True),
+    Column("hostname", String(200), nullable=False),
+    Column("pid", Integer(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("beat_at", UTCDateTime(), nullable=False),
+    Column("interval_seconds", Float(), nullable=False),
 )

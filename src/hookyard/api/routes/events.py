@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 
-from hookyard import models
+from hookyard import errors, models
 from hookyard.api.auth import require_scope
 from hookyard.api.context import context
 from hookyard.services import identity
@@ -40,6 +40,8 @@ def _company_scope(caller: models.Principal) -> str | None:
 
 def _service(request: Request) -> EventService:
     ctx = context(request)
+    if ctx.intake.closed_because is not None:
+        raise errors.Unavailable(ctx.intake.closed_because)
     return EventService(
         ctx.store,
         ctx.catalog,

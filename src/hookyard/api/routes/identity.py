@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from hookyard import errors
+from hookyard import errors, metrics
 from hookyard.api.context import context
 
 router = APIRouter(prefix="/identity", tags=["Identity"])
@@ -69,7 +69,17 @@ async def _form(request: Request) -> dict[str, str]:
 async def token(request: Request) -> JSONResponse:
     """Client credentials (or, for partners, `grant_type=company` with `CompanyId`)."""
     source = request.client.host if request.client else None
-    granted = await context(request).identity.grant(await _form(request), _basic(request), source)
+    try:
+        granted = await context(request).identity.grant(
+            await _form(request), _basic(request), source
+        )
+    except errors.OAuthError as exc:
+        metrics.token_request(exc.error)
+        raise
+    except errors.RateLimited:
+        metrics.token_request("throttled")
+        raise
+    metrics.token_request("issued")
     body = {
         "access_token": granted.access_token,
         "token_type": granted.token_type,

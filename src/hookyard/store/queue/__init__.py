@@ -1,0 +1,43 @@
+"""The delivery queue's hot path behind one seam: `QueueBackend`, one module per database.
+
+    protocol.py   the seam: `QueueBackend` and the named rows it takes and gives
+    fanout.py     which deliveries an ingest makes (pure; both backends use it)
+    sqlite.py     every hot SQLite statement, run in the writer thread
+    postgres.py   every hot PostgreSQL statement, on asyncpg
+
+`backend_for` is the one place that asks which database it is.
+"""
+
+from __future__ import annotations
+
+from hookyard.store.database import Database
+from hookyard.store.queue.fanout import callback_host
+from hookyard.store.queue.postgres import PostgresQueue
+from hookyard.store.queue.protocol import (
+    Callback,
+    Claimed,
+    ClaimRequest,
+    Finished,
+    Ingested,
+    NewEvent,
+    QueueBackend,
+)
+from hookyard.store.queue.sqlite import SqliteQueue
+
+__all__ = [
+    "ClaimRequest",
+    "Claimed",
+    "Finished",
+    "Ingested",
+    "NewEvent",
+    "QueueBackend",
+    "backend_for",
+    "callback_host",
+]
+
+
+def backend_for(db: Database, wake_local: Callback, *, pool_size: int = 10) -> QueueBackend:
+    """The queue backend of `db`'s database; `wake_local` wakes this process's workers."""
+    if db.is_sqlite:
+        return SqliteQueue(db, wake_local)
+    return PostgresQueue(db.url, wake_local, pool_size=pool_size)

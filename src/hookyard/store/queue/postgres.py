@@ -1,0 +1,429 @@
+"""The delivery queue on PostgreSQL: every hot statement, on asyncpg without SQLAlchemy.
+
+Two small asyncpg pools: claims and leases run with `synchronous_commit = off` (a claim lost in a
+crash only leaves its deliveries pending; the next durable commit flushes it anyway), ingest and
+finish durably. Both pools plan without trusting table statistics (`enable_seqscan`, hash and
+merge joins off, no JIT): every hot statement is an index walk over a few rows, and a plan
+chosen while a table was empty must not scan it once it is full.
+
+A claim walks the callback hosts with pending deliveries from where the previous claim stopped
+(a recursive skip over `ix_deliveries_host_due`, one index probe per host), takes up to each
+host's room by due time with `FOR UPDATE SKIP LOCKED` inside `ARRAY(...)` (so the limit holds
+exactly), and never reads the backlog of a host without room. Deliveries whose record is no
+longer Active are held by the same statement instead of leased.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookyard import ids
+from hookyard.store import outage
+from hookyard.store.queue import fanout
+from hookyard.store.queue.protocol import (
+    MAX_HOSTS,
+    Callback,
+    Claimed,
+    ClaimRequest,
+    Finished,
+    Ingested,
+    NewEvent,
+)
+
+CHANNEL = "hookyard_deliveries"
+PLANNING = {
+    "jit": "off",
+    "enable_seqscan": "off",
+    "enable_hashjoin": "off",
+    "enable_mergejoin": "off",
+}
+LISTEN_CHECK_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+# ingest
+
+EXISTING = (
+    "SELECT e.publisher_id, e.idempotency_key, e.id FROM events e"
+    " JOIN unnest($1::text[], $2::text[]) AS k(publisher_id, idempotency_key)"
+    " ON e.publisher_id = k.publisher_id AND e.idempotency_key = k.idempotency_key"
+)
+MATCHING = (
+    "SELECT r.n, s.id, s.callback_url"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
+    " WITH ORDINALITY AS r(product, company_id, event_type, partition_value, filter_value, n)"
+    " JOIN subscriptions s ON s.product = r.product AND s.company_id = r.company_id"
+    " AND s.event_type = r.event_type AND s.status = 'Active'"
+    " AND s.partition_value = r.partition_value"
+    " AND (s.filter_value = '' OR s.filter_value = r.filter_value)"
+)
+INSERT_EVENTS = (
+    f"INSERT INTO events ({', '.join(fanout.EVENT_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
+    "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],"
+    " $8::text[], $9::text[], $10::timestamp[])"
+)
+INSERT_DELIVERIES = (
+    f"INSERT INTO deliveries ({', '.join(fanout.DELIVERY_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
+    "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamp[],"
+    " $8::timestamp[], $9::timestamp[])"
+)
+NOTIFY = f"NOTIFY {CHANNEL}"
+
+# claim: $1 lease until, $2 now, $3 start after host, $4 limit, $5 per-host cap,
+# $6/$7 hosts in hand and how many, $8 how many hosts to look at
+
+CLAIM = """
+WITH RECURSIVE hosts(host, n) AS (
+    (SELECT host, 1 FROM deliveries WHERE state = 'pending' AND host > $3
+     ORDER BY host LIMIT 1)
+  UNION ALL
+    SELECT (SELECT d.host FROM deliveries d WHERE d.state = 'pending' AND d.host > h.host
+            ORDER BY d.host LIMIT 1), h.n + 1
+    FROM hosts h WHERE h.host IS NOT NULL AND h.n < $8
+),
+claimed AS (
+    UPDATE deliveries d SET
+        state = CASE WHEN s.status = 'Active' THEN 'in_flight' ELSE 'held' END,
+        locked_until = CASE WHEN s.status = 'Active' THEN $1::timestamp END,
+        updated_at = $2
+    FROM subscriptions s
+    WHERE s.id = d.subscription_id AND d.id = ANY(ARRAY(
+        SELECT due.id FROM hosts h CROSS JOIN LATERAL (
+            SELECT x.id FROM deliveries x
+            WHERE x.state = 'pending' AND x.host = h.host AND x.next_attempt_at <= $2
+            ORDER BY x.next_attempt_at
+            LIMIT GREATEST(0, LEAST($4::int, $5::int - COALESCE((SELECT i.n
+                FROM unnest($6::text[], $7::int[]) AS i(host, n) WHERE i.host = h.host), 0)))
+            FOR UPDATE SKIP LOCKED) AS due
+        WHERE h.host IS NOT NULL
+        LIMIT $4))
+    RETURNING d.id, d.subscription_id, d.host, d.attempts, d.event_id, d.state,
+        s.callback_url, s.secret_key, s.previous_secret_key, s.previous_secret_until
+)
+SELECT c.id, c.subscription_id, c.host, c.attempts, c.callback_url, e.body, c.secret_key,
+    c.previous_secret_key, c.previous_secret_until
+FROM claimed c JOIN events e ON e.id = c.event_id
+WHERE c.state = 'in_flight'
+"""
+
+
+def claimed(row: Mapping[str, Any]) -> Claimed:
+    """A `CLAIM` row; a row that does not read comes back with its `problem` set."""
+    try:
+        return Claimed(
+            row["id"],
+            row["subscription_id"],
+            row["host"],
+            row["attempts"],
+            row["callback_url"],
+            bytes(row["body"]),
+            row["secret_key"],
+            row["previous_secret_key"],
+            read_stamp(row["previous_secret_until"]),
+        )
+    except (TypeError, ValueError) as exc:
+        return Claimed.unreadable(
+            row["id"], row["subscription_id"], row["host"], row["attempts"] or 0, exc
+        )
+
+
+# finish: attempts and delivery states in one statement (the whole batch when all succeeded)
+
+RECORD = """
+WITH tried AS (
+    INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome,
+        status_code, error, response_body)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamp[], $5::float8[],
+        $6::text[], $7::int[], $8::text[], $9::text[])
+)
+UPDATE deliveries d SET state = u.state, attempts = u.number, next_attempt_at = u.next_at,
+    locked_until = NULL, updated_at = $10, last_status = u.status, last_error = u.error
+FROM unnest($2::text[], $11::text[], $3::int[], $12::timestamp[], $7::int[], $8::text[])
+    AS u(id, state, number, next_at, status, error)
+WHERE d.id = u.id AND d.state = 'in_flight'
+"""
+STOP = (
+    "UPDATE subscriptions s SET status = 'Stopped', status_changed_at = $1,"
+    " stop_reason = u.reason FROM unnest($2::text[], $3::text[]) AS u(id, reason)"
+    " WHERE s.id = u.id AND s.status = 'Active'"
+)
+HOLD = (
+    "UPDATE deliveries SET state = 'held', updated_at = $1 WHERE state = 'pending'"
+    " AND subscription_id = ANY(ARRAY(SELECT id FROM subscriptions"
+    " WHERE id = ANY($2::text[]) AND status <> 'Active'))"
+)
+
+# leases
+
+EXTEND = (
+    "UPDATE deliveries SET locked_until = $1 WHERE id = ANY($2::text[]) AND state = 'in_flight'"
+)
+RELEASE_HELD = (
+    "WITH released AS (UPDATE deliveries SET state = 'pending', locked_until = NULL,"
+    " next_attempt_at = $1, updated_at = $1 WHERE id = ANY($2::text[]) AND state = 'in_flight'"
+    " RETURNING 1) SELECT count(*), (SELECT pg_notify('hookyard_deliveries', '')"
+    " WHERE EXISTS (SELECT 1 FROM released)) FROM released"
+)
+RELEASE_EXPIRED = (
+    "WITH released AS (UPDATE deliveries SET state = 'pending', locked_until = NULL,"
+    " next_attempt_at = $1, updated_at = $1 WHERE state = 'in_flight' AND locked_until < $1"
+    " RETURNING 1) SELECT count(*), (SELECT pg_notify('hookyard_deliveries', '')"
+    " WHERE EXISTS (SELECT 1 FROM released)) FROM released"
+)
+NEXT_DUE = """
+WITH RECURSIVE hosts(host, n) AS (
+    (SELECT host, 1 FROM deliveries WHERE state = 'pending' ORDER BY host LIMIT 1)
+  UNION ALL
+    SELECT (SELECT d.host FROM deliveries d WHERE d.state = 'pending' AND d.host > h.host
+            ORDER BY d.host LIMIT 1), h.n + 1
+    FROM hosts h WHERE h.host IS NOT NULL AND h.n < $1
+)
+SELECT min(first.next_attempt_at) FROM hosts h CROSS JOIN LATERAL (
+    SELECT x.next_attempt_at FROM deliveries x WHERE x.state = 'pending' AND x.host = h.host
+    ORDER BY x.next_attempt_at LIMIT 1) AS first
+WHERE h.host IS NOT NULL
+"""
+
+
+def stamp(value: datetime) -> datetime:
+    """A UTC-aware datetime as the `timestamp` columns hold it (naive UTC)."""
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def read_stamp(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[Any]]:
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(stamp(value) if isinstance(value, datetime) else value)
+    return columns
+
+
+class PostgresQueue:
+    """`QueueBackend` on PostgreSQL."""
+
+    flush_writers = 4
+
+    def __init__(self, url: str, wake_local: Callback, *, pool_size: int = 10) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._wake_local = wake_local
+        self._pool_size = pool_size
+        self._durable: asyncpg.Pool | None = None
+        self._fast: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+        self._after = ""
+
+    async def _pools(self) -> tuple[asyncpg.Pool, asyncpg.Pool]:
+        if self._durable is None or self._fast is None:
+            async with self._opening:
+                if self._durable is None:
+                    self._durable = await self._pool(self._pool_size, {})
+                if self._fast is None:
+                    self._fast = await self._pool(2, {"synchronous_commit": "off"})
+        return self._durable, self._fast
+
+    async def _pool(self, size: int, settings: dict[str, str]) -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            self._dsn,
+            min_size=0,
+            max_size=size,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            server_settings={**PLANNING, **settings},
+        )
+
+    @contextlib.asynccontextmanager
+    async def _durable_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        with outage.translated():
+            durable, _ = await self._pools()
+            async with durable.acquire() as connection:
+                yield connection
+
+    @contextlib.asynccontextmanager
+    async def _fast_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        with outage.translated():
+            _, fast = await self._pools()
+            async with fast.acquire() as connection:
+                yield connection
+
+    # ingest
+
+    async def ingest(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
+        try:
+            results = await self._ingest(fanout.Fanout(events, now))
+        except asyncpg.UniqueViolationError:
+            # A concurrent publish with the same key won the race; its events are the answer.
+            results = await self._ingest(fanout.Fanout(events, now))
+        if any(result.deliveries for result in results):
+            self._wake_local()
+        return results
+
+    async def _ingest(self, plan: fanout.Fanout) -> list[Ingested]:
+        async with self._durable_connection() as connection, connection.transaction():
+            existing = await _existing(connection, plan.idempotency_keys())
+            routes = plan.routes(existing)
+            matches = await _matching(connection, routes)
+            rows = plan.rows(existing, matches)
+            if rows.events:
+                events = _columns(rows.events, len(fanout.EVENT_COLUMNS))
+                await connection.execute(INSERT_EVENTS, *events)
+            if rows.deliveries:
+                deliveries = _columns(rows.deliveries, len(fanout.DELIVERY_COLUMNS))
+                await connection.execute(INSERT_DELIVERIES, *deliveries)
+                await connection.execute(NOTIFY)
+        return rows.results
+
+    # claim
+
+    async def claim(self, request: ClaimRequest) -> list[Claimed]:
+        if request.limit <= 0:
+            return []
+        after, self._after = self._after, ""
+        jobs = await self._claim(request, after, request.limit)
+        if len(jobs) < request.limit and after:
+            # Wrap around to the hosts before where the last claim stopped.
+            jobs += await self._claim(request, "", request.limit - len(jobs))
+        elif len(jobs) >= request.limit:
+            self._after = max(job.host for job in jobs)
+        return jobs
+
+    async def _claim(self, request: ClaimRequest, after: str, limit: int) -> list[Claimed]:
+        per_host = request.limit if request.per_host is None else request.per_host
+        hosts = list(request.in_hand)
+        values = (
+            stamp(request.now + timedelta(seconds=request.lease_seconds)),
+            stamp(request.now),
+            after,
+            limit,
+            per_host,
+            hosts,
+            [request.in_hand[host] for host in hosts],
+            MAX_HOSTS,
+        )
+        async with self._fast_connection() as connection:
+            rows = await connection.fetch(CLAIM, *values)
+        return [claimed(row) for row in rows]
+
+    # finish
+
+    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> None:
+        if not tries:
+            return
+        values = _record_values(tries, stamp(now))
+        unfinished = sorted({t.subscription_id for t in tries if not t.succeeded})
+        async with self._durable_connection() as connection:
+            if not unfinished:
+                await connection.execute(RECORD, *values)
+                return
+            async with connection.transaction():
+                await connection.execute(RECORD, *values)
+                stops = [(t.subscription_id, t.stop_reason) for t in tries if t.stop_reason]
+                if stops:
+                    ids_, reasons = zip(*stops, strict=True)
+                    await connection.execute(STOP, stamp(now), list(ids_), list(reasons))
+                await connection.execute(HOLD, stamp(now), unfinished)
+
+    # leases
+
+    async def extend(self, delivery_ids: Sequence[str], *, until: datetime) -> None:
+        if delivery_ids:
+            async with self._fast_connection() as connection:
+                await connection.execute(EXTEND, stamp(until), list(delivery_ids))
+
+    async def release(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
+        if delivery_ids:
+            async with self._durable_connection() as connection:
+                await connection.fetchval(RELEASE_HELD, stamp(now), list(delivery_ids))
+            self._wake_local()
+
+    async def release_expired(self, *, now: datetime) -> int:
+        async with self._durable_connection() as connection:
+            count = await connection.fetchval(RELEASE_EXPIRED, stamp(now))
+        return int(count or 0)
+
+    async def next_due(self) -> datetime | None:
+        async with self._fast_connection() as connection:
+            return read_stamp(await connection.fetchval(NEXT_DUE, MAX_HOSTS))
+
+    # wake-ups
+
+    async def listen(self, callback: Callback, ready: Callback) -> None:
+        with outage.translated():
+            connection = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_SECONDS)
+        lost = asyncio.Event()
+        try:
+            connection.add_termination_listener(lambda _connection: lost.set())
+            await connection.add_listener(CHANNEL, lambda *_args: callback())
+            ready()
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), LISTEN_CHECK_SECONDS)
+                if connection.is_closed():
+                    break
+            raise ConnectionError("the wake-up connection to PostgreSQL was lost")
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), 5)
+
+    async def announce(self, connection: AsyncConnection) -> None:
+        await connection.execute(text(NOTIFY))
+
+    async def close(self) -> None:
+        for pool in (self._durable, self._fast):
+            if pool is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pool.close(), 10)
+        self._durable = self._fast = None
+
+
+async def _existing(
+    connection: asyncpg.Connection, keys: Sequence[fanout.Key]
+) -> dict[fanout.Key, str]:
+    if not keys:
+        return {}
+    publishers, idempotency_keys = zip(*keys, strict=True)
+    rows = await connection.fetch(EXISTING, list(publishers), list(idempotency_keys))
+    return {(row[0], row[1]): row[2] for row in rows}
+
+
+async def _matching(
+    connection: asyncpg.Connection, routes: Sequence[fanout.Route]
+) -> dict[fanout.Route, list[fanout.Match]]:
+    matches: dict[fanout.Route, list[fanout.Match]] = {route: [] for route in routes}
+    if not routes:
+        return matches
+    rows = await connection.fetch(MATCHING, *(list(c) for c in zip(*routes, strict=True)))
+    for row in rows:
+        matches[routes[row[0] - 1]].append((row[1], row[2]))
+    return matches
+
+
+def _record_values(tries: Sequence[Finished], now: datetime) -> tuple[Any, ...]:
+    columns: tuple[list[Any], ...] = tuple([] for _ in range(11))
+    for t in tries:
+        row = (
+            ids.prefixed(ids.ATTEMPT),
+            t.delivery_id,
+            t.attempt,
+            stamp(t.started_at),
+            t.duration_ms,
+            t.outcome.value,
+            t.status_code,
+            t.short_error,
+            t.response_body,
+            t.state.value,
+            stamp(t.retry_at) if t.retry_at is not None else now,
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return (*columns[:9], now, columns[9], columns[10])

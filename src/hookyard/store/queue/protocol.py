@@ -1,0 +1,177 @@
+"""The delivery queue's seam: what a database backend does, and the named rows it hands over.
+
+`Store` picks one `QueueBackend` for its database (`hookyard.store.queue.backend_for`); nothing
+else asks which database it is. Each backend module owns all of that database's hot SQL. The
+backends only apply decisions: whether a try Stops its record, when it is retried, and what a
+delivery that cannot be prepared becomes are the worker's to decide (`Finished` carries them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookyard import models
+
+ERROR_CHARS = 1000
+MAX_HOSTS = 1000
+"""At most this many callback hosts are looked at by one claim (see `ClaimRequest`)."""
+
+Callback = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to ingest; `body` is the exact payload every subscriber will receive."""
+
+    product: str
+    event_type: str
+    company_id: str
+    partition_value: str
+    filter_value: str
+    body: bytes
+    publisher_id: str
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What ingesting one event did: its id, how many deliveries, and whether it was a repeat."""
+
+    event_id: str
+    deliveries: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """What one claim may take: at most `limit` due deliveries in all, at most `per_host` of one
+    callback host less what the caller already holds of it (`in_hand`); a host with no room
+    left is not looked at, so its backlog costs the claim nothing."""
+
+    limit: int
+    now: datetime
+    lease_seconds: float
+    per_host: int | None = None
+    in_hand: Mapping[str, int] = field(default_factory=dict)
+
+    def room(self, host: str) -> int:
+        """How many of `host`'s deliveries this claim may take."""
+        cap = self.limit if self.per_host is None else self.per_host
+        return max(0, min(self.limit, cap - self.in_hand.get(host, 0)))
+
+    @property
+    def full_hosts(self) -> list[str]:
+        """The hosts in hand with no room left."""
+        return [host for host in self.in_hand if self.room(host) <= 0]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A leased delivery with all a try needs, its secrets still in their stored (sealed) form.
+    `problem` set: the stored row could not be read; the worker records a failed try for it."""
+
+    id: str
+    subscription_id: str
+    host: str
+    attempts: int
+    url: str
+    body: bytes
+    secret_key: str
+    previous_secret_key: str | None = None
+    previous_secret_until: datetime | None = None
+    problem: str | None = None
+
+    @property
+    def attempt(self) -> int:
+        """The number of the try about to be made (1-based)."""
+        return self.attempts + 1
+
+    @classmethod
+    def unreadable(
+        cls, delivery_id: str, subscription_id: str, host: str, attempts: int, exc: Exception
+    ) -> Claimed:
+        """A claimed delivery whose stored row does not read: its try fails with the reason."""
+        problem = f"the stored delivery could not be read ({exc}); check its event and record"
+        return cls(delivery_id, subscription_id, host, attempts, "", b"", "", problem=problem)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The record of one try and what the worker decided: `state` is succeeded, pending (retry
+    at `retry_at`) or failed; `stop_reason` set: the record is Stopped with that reason."""
+
+    delivery_id: str
+    subscription_id: str
+    attempt: int
+    started_at: datetime
+    duration_ms: float
+    outcome: models.Outcome
+    status_code: int | None
+    error: str | None
+    response_body: str | None
+    state: models.DeliveryState = models.DeliveryState.SUCCEEDED
+    retry_at: datetime | None = None
+    stop_reason: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state is models.DeliveryState.SUCCEEDED
+
+    @property
+    def short_error(self) -> str | None:
+        return self.error[:ERROR_CHARS] if self.error else None
+
+
+class QueueBackend(Protocol):
+    """The hot path of one database: ingest, claim, finish, leases, next due, wake-ups."""
+
+    flush_writers: int
+    """How many finish batches may be recorded at once (1 where there is one writer)."""
+
+    async def ingest(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
+        """Store `events` and all their deliveries in one transaction; all or nothing."""
+        ...
+
+    async def claim(self, request: ClaimRequest) -> list[Claimed]:
+        """Lease due deliveries as `request` allows (never more than its limit). Deliveries
+        whose record is no longer Active are held instead of returned."""
+        ...
+
+    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> None:
+        """Record a batch of tries in one transaction: attempts, states, Stopped records, and
+        the pending deliveries of records no longer Active held."""
+        ...
+
+    async def extend(self, delivery_ids: Sequence[str], *, until: datetime) -> None:
+        """Renew the leases of deliveries this worker still holds."""
+        ...
+
+    async def release(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
+        """Give leased deliveries back untried: due again at once."""
+        ...
+
+    async def release_expired(self, *, now: datetime) -> int:
+        """Deliveries whose lease ran out (their worker died) become due again; how many."""
+        ...
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending delivery is due, or None when none is pending."""
+        ...
+
+    async def listen(self, callback: Callback, ready: Callback) -> None:
+        """Call `callback` whenever another process makes deliveries due, until cancelled;
+        `ready` once listening. Raises when the wake-up connection is lost (the caller
+        listens again; a wake-up may have been missed, so it also calls `callback`)."""
+        ...
+
+    async def announce(self, connection: AsyncConnection) -> None:
+        """Wake other processes' workers once `connection`'s transaction commits (for the
+        repositories that make deliveries due outside this seam: redeliver, recover)."""
+        ...
+
+    async def close(self) -> None: ...

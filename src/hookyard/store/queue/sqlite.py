@@ -1,0 +1,334 @@
+"""The delivery queue on SQLite: every hot statement, run whole in the writer thread.
+
+SQLite has one writer. Each operation here is one function run as one `BEGIN IMMEDIATE`
+transaction on a plain `sqlite3` connection in a thread of its own (`Database.run_write`): one
+hand-off per transaction instead of one per statement, and no SQLAlchemy on the hot path. The
+same asyncio lock guards the SQLAlchemy writer of the rarer repositories, so they never race.
+Datetimes are stored as the SQLAlchemy `UTCDateTime` columns store them (naive UTC text with
+microseconds), so both sides read each other's rows.
+
+A claim walks the callback hosts with pending deliveries from where the previous claim stopped
+(one index probe per host on `ix_deliveries_host_due`), takes up to each host's room by due
+time, and skips a host with no room without reading its backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookyard import ids
+from hookyard.store.database import Database
+from hookyard.store.queue import fanout
+from hookyard.store.queue.protocol import (
+    MAX_HOSTS,
+    Callback,
+    Claimed,
+    ClaimRequest,
+    Finished,
+    Ingested,
+    NewEvent,
+)
+
+T = TypeVar("T")
+
+# ingest
+
+EXISTING = "SELECT id FROM events WHERE publisher_id = ? AND idempotency_key = ?"
+MATCHING = (
+    "SELECT id, callback_url FROM subscriptions WHERE product = ? AND company_id = ?"
+    " AND event_type = ? AND status = 'Active' AND partition_value = ?"
+    " AND (filter_value = '' OR filter_value = ?)"
+)
+INSERT_EVENT = (
+    f"INSERT INTO events ({', '.join(fanout.EVENT_COLUMNS)})"  # noqa: S608 (column names)
+    f" VALUES ({', '.join('?' * len(fanout.EVENT_COLUMNS))})"
+)
+INSERT_DELIVERY = (
+    f"INSERT INTO deliveries ({', '.join(fanout.DELIVERY_COLUMNS)})"  # noqa: S608 (column names)
+    f" VALUES ({', '.join('?' * len(fanout.DELIVERY_COLUMNS))})"
+)
+
+# claim
+
+NEXT_HOST = "SELECT host FROM deliveries WHERE state = 'pending' AND host > ? ORDER BY host LIMIT 1"
+DUE_OF_HOST = (
+    "SELECT id FROM deliveries WHERE state = 'pending' AND host = ? AND next_attempt_at <= ?"
+    " ORDER BY next_attempt_at LIMIT ?"
+)
+LEASE = (
+    "UPDATE deliveries SET state = CASE WHEN (SELECT status FROM subscriptions s"
+    " WHERE s.id = deliveries.subscription_id) = 'Active' THEN 'in_flight' ELSE 'held' END,"
+    " locked_until = ?, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))"
+)
+LOAD = (
+    "SELECT d.id, d.subscription_id, d.host, d.attempts, s.callback_url, e.body,"
+    " s.secret_key, s.previous_secret_key, s.previous_secret_until"
+    " FROM deliveries d JOIN events e ON e.id = d.event_id"
+    " JOIN subscriptions s ON s.id = d.subscription_id"
+    " WHERE d.id IN (SELECT value FROM json_each(?)) AND d.state = 'in_flight'"
+)
+UNLEASE_HELD = (
+    "UPDATE deliveries SET locked_until = NULL WHERE state = 'held'"
+    " AND id IN (SELECT value FROM json_each(?))"
+)
+
+
+def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
+    """A `LOAD` row; a row that does not read comes back with its `problem` set."""
+    delivery_id, subscription_id, host, attempts, url, body, current, previous, until = row
+    try:
+        return Claimed(
+            delivery_id,
+            subscription_id,
+            host,
+            int(attempts),
+            str(url),
+            bytes(body),
+            str(current),
+            previous,
+            read_stamp(until),
+        )
+    except (TypeError, ValueError) as exc:
+        return Claimed.unreadable(delivery_id, subscription_id, host, int(attempts or 0), exc)
+
+
+# finish
+
+INSERT_ATTEMPT = (
+    "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome,"
+    " status_code, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+RECORD = (
+    "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, locked_until = NULL,"
+    " updated_at = ?, last_status = ?, last_error = ? WHERE id = ? AND state = 'in_flight'"
+)
+STOP = (
+    "UPDATE subscriptions SET status = 'Stopped', status_changed_at = ?, stop_reason = ?"
+    " WHERE id = ? AND status = 'Active'"
+)
+HOLD = (
+    "UPDATE deliveries SET state = 'held', updated_at = ? WHERE state = 'pending'"
+    " AND subscription_id IN (SELECT id FROM subscriptions WHERE status != 'Active'"
+    " AND id IN (SELECT value FROM json_each(?)))"
+)
+
+# leases
+
+EXTEND = (
+    "UPDATE deliveries SET locked_until = ? WHERE state = 'in_flight'"
+    " AND id IN (SELECT value FROM json_each(?))"
+)
+RELEASE = (
+    "UPDATE deliveries SET state = 'pending', locked_until = NULL, next_attempt_at = ?,"
+    " updated_at = ? WHERE state = 'in_flight' AND id IN (SELECT value FROM json_each(?))"
+)
+RELEASE_EXPIRED = (
+    "UPDATE deliveries SET state = 'pending', locked_until = NULL, next_attempt_at = ?,"
+    " updated_at = ? WHERE state = 'in_flight' AND locked_until < ?"
+)
+FIRST_DUE_OF_HOST = (
+    "SELECT next_attempt_at FROM deliveries WHERE state = 'pending' AND host = ?"
+    " ORDER BY next_attempt_at LIMIT 1"
+)
+
+
+def stamp(value: datetime) -> str:
+    """A UTC-aware datetime as `UTCDateTime` stores it on SQLite."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def read_stamp(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def id_list(values: Sequence[str]) -> str:
+    return orjson.dumps(list(values)).decode()
+
+
+def _stamped(row: tuple[object, ...]) -> tuple[object, ...]:
+    return tuple(stamp(v) if isinstance(v, datetime) else v for v in row)
+
+
+class SqliteQueue:
+    """`QueueBackend` on a SQLite file."""
+
+    flush_writers = 1
+
+    def __init__(self, db: Database, wake_local: Callback) -> None:
+        self._db = db
+        self._wake_local = wake_local
+        self._after = ""
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._db.run_write(work)
+
+    # ingest
+
+    async def ingest(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
+        try:
+            results = await self._run(lambda c: self._ingest(c, fanout.Fanout(events, now)))
+        except IntegrityError:
+            # A concurrent publish with the same key won the race; its events are the answer.
+            results = await self._run(lambda c: self._ingest(c, fanout.Fanout(events, now)))
+        if any(result.deliveries for result in results):
+            self._wake_local()
+        return results
+
+    def _ingest(self, connection: sqlite3.Connection, plan: fanout.Fanout) -> list[Ingested]:
+        existing: dict[fanout.Key, str] = {}
+        for key in plan.idempotency_keys():
+            row = connection.execute(EXISTING, key).fetchone()
+            if row is not None:
+                existing[key] = row[0]
+        matches = {
+            route: [(r[0], r[1]) for r in connection.execute(MATCHING, route)]
+            for route in plan.routes(existing)
+        }
+        rows = plan.rows(existing, matches)
+        if rows.events:
+            connection.executemany(INSERT_EVENT, map(_stamped, rows.events))
+        if rows.deliveries:
+            connection.executemany(INSERT_DELIVERY, map(_stamped, rows.deliveries))
+        return rows.results
+
+    # claim
+
+    async def claim(self, request: ClaimRequest) -> list[Claimed]:
+        if request.limit <= 0:
+            return []
+        return await self._run(lambda connection: self._claim(connection, request))
+
+    def _claim(self, connection: sqlite3.Connection, request: ClaimRequest) -> list[Claimed]:
+        now = stamp(request.now)
+        picked: list[str] = []
+        after, self._after = self._after, ""
+        for host in _hosts(connection, after):
+            room = min(request.room(host), request.limit - len(picked))
+            if room > 0:
+                picked.extend(row[0] for row in connection.execute(DUE_OF_HOST, (host, now, room)))
+            if len(picked) >= request.limit:
+                self._after = host
+                break
+        if not picked:
+            return []
+        until = stamp(request.now + timedelta(seconds=request.lease_seconds))
+        ids = id_list(picked)
+        connection.execute(LEASE, (until, now, ids))
+        connection.execute(UNLEASE_HELD, (ids,))
+        return [claimed(row) for row in connection.execute(LOAD, (ids,))]
+
+    # finish
+
+    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> None:
+        if tries:
+            await self._run(lambda connection: _finish(connection, tries, stamp(now)))
+
+    # leases
+
+    async def extend(self, delivery_ids: Sequence[str], *, until: datetime) -> None:
+        if delivery_ids:
+            values = (stamp(until), id_list(delivery_ids))
+            await self._run(lambda connection: connection.execute(EXTEND, values))
+
+    async def release(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
+        if delivery_ids:
+            values = (stamp(now), stamp(now), id_list(delivery_ids))
+            await self._run(lambda connection: connection.execute(RELEASE, values))
+            self._wake_local()
+
+    async def release_expired(self, *, now: datetime) -> int:
+        values = (stamp(now), stamp(now), stamp(now))
+        count = await self._run(lambda c: c.execute(RELEASE_EXPIRED, values).rowcount)
+        return max(0, int(count))
+
+    async def next_due(self) -> datetime | None:
+        return read_stamp(await self._run(_next_due))
+
+    # wake-ups: one process, one database file; `Wakeup` carries them in process
+
+    async def listen(self, callback: Callback, ready: Callback) -> None:
+        ready()
+        await _forever()
+
+    async def announce(self, connection: AsyncConnection) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def _hosts(connection: sqlite3.Connection, after: str) -> Iterator[str]:
+    """Callback hosts with pending deliveries, in order from just after `after`, wrapping
+    around once; at most `MAX_HOSTS`."""
+    host, wrapped = after, not after
+    for _ in range(MAX_HOSTS):
+        row = connection.execute(NEXT_HOST, (host,)).fetchone()
+        if row is None:
+            if wrapped:
+                return
+            host, wrapped = "", True
+            row = connection.execute(NEXT_HOST, (host,)).fetchone()
+            if row is None:
+                return
+        host = row[0]
+        if wrapped and after and host > after:
+            return
+        yield host
+
+
+def _next_due(connection: sqlite3.Connection) -> str | None:
+    """The earliest due time of the first `MAX_HOSTS` hosts' pending deliveries."""
+    firsts = (
+        connection.execute(FIRST_DUE_OF_HOST, (host,)).fetchone() for host in _hosts(connection, "")
+    )
+    return min((row[0] for row in firsts if row is not None), default=None)
+
+
+def _finish(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -> None:
+    connection.executemany(INSERT_ATTEMPT, [_attempt_row(t) for t in tries])
+    connection.executemany(RECORD, [_record_row(t, now) for t in tries])
+    stops = [(now, t.stop_reason, t.subscription_id) for t in tries if t.stop_reason]
+    if stops:
+        connection.executemany(STOP, stops)
+    unfinished = sorted({t.subscription_id for t in tries if not t.succeeded})
+    if unfinished:
+        connection.execute(HOLD, (now, id_list(unfinished)))
+
+
+def _attempt_row(attempt: Finished) -> tuple[Any, ...]:
+    return (
+        ids.prefixed(ids.ATTEMPT),
+        attempt.delivery_id,
+        attempt.attempt,
+        stamp(attempt.started_at),
+        attempt.duration_ms,
+        attempt.outcome.value,
+        attempt.status_code,
+        attempt.short_error,
+        attempt.response_body,
+    )
+
+
+def _record_row(attempt: Finished, now: str) -> tuple[Any, ...]:
+    retry_at = stamp(attempt.retry_at) if attempt.retry_at is not None else now
+    return (
+        attempt.state.value,
+        attempt.attempt,
+        retry_at,
+        now,
+        attempt.status_code,
+        attempt.short_error,
+        attempt.delivery_id,
+    )
+
+
+async def _forever() -> None:
+    await asyncio.Event().wait()
