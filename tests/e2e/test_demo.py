@@ -15,7 +15,9 @@ import pytest
 from hookyard.cli import demo
 from tests.support import server
 
-pytestmark = pytest.mark.slow
+# Two demo starts, each migrating and seeding: more than the default per-test timeout on a
+# loaded 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def _printed(output: str, label: str) -> str:

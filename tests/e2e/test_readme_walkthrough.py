@@ -103,7 +103,7 @@ def test_the_readme_walkthrough_runs_word_for_word(tmp_path: Path) -> None:
     )
     assert json.loads(outputs[1])["results"][0]["code"] == "DEMO-EAST"
     assert "secretKey" in json.loads(outputs[2])
-    listed = json.loads(outputs[3].splitlines()[0])
+    listed, _ = json.JSONDecoder().raw_decode(outputs[3])  # the GET, then the PUT's answer
     assert sorted(record["eventType"] for record in listed) == ["ProjectChanged", "ProjectCreated"]
     assert "eventId" in json.loads(outputs[4])
     assert outputs[5] == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hookyard import errors
-from hookyard.cli import options
+from hookyard.cli import failures, options
 from hookyard.config import Settings
 
 if TYPE_CHECKING:
@@ -19,4 +19,6 @@ def migrate(settings: Settings) -> Upgrade:
     try:
         return migrations.upgrade_sync(settings.database_url)
     except errors.Unavailable as exc:
+        if failures.debug:
+            raise
         options.fail(exc.detail, 1)
