@@ -12,9 +12,9 @@ import sys
 import orjson
 import structlog
 
-# Libraries whose INFO lines say nothing an operator acts on (alembic's "Context impl" and
-# "Will assume transactional DDL", uvicorn's "Waiting for application startup").
-QUIET = ("alembic", "uvicorn.error")
+# A library whose INFO lines say nothing an operator acts on ("Context impl", "Will assume
+# transactional DDL"); uvicorn's start and stop lines stay (tests and operators read them).
+QUIET = ("alembic",)
 
 
 def _dumps(data: object, **_options: object) -> str:
