@@ -142,7 +142,8 @@ def demo(
             saved_to=_shown_path(settings.data_dir / DEMO_FILE),
         )
     )
-    serve.start(host, port, deliver=True, banner=banner)
+    # Seeding migrated the database a moment ago.
+    serve.start(host, port, deliver=True, banner=banner, migrated=True)
 
 
 def _shown_path(path: Path) -> str:

@@ -157,7 +157,9 @@ HOST = typer.Option("127.0.0.1", help="Address to listen on.")
 PORT = typer.Option(8000, help="Port to listen on.")
 
 
-def start(host: str, port: int, *, deliver: bool, banner: str | None = None) -> None:
+def start(
+    host: str, port: int, *, deliver: bool, banner: str | None = None, migrated: bool = False
+) -> None:
     """Migrate, then serve until stopped (with a delivery worker when `deliver`).
 
     With a `banner`, it is printed on stdout instead of the start-up log lines, once the port is
@@ -168,7 +170,8 @@ def start(host: str, port: int, *, deliver: bool, banner: str | None = None) -> 
     os.environ.setdefault("HOOKYARD_PUBLIC_BASE_URL", base_url(host, port))
     settings = options.settings()
     logs.configure(settings.log_level, settings.log_format)
-    database.migrate(settings)
+    if not migrated:
+        database.migrate(settings)
     sock = bind(host, port)
     if banner is None:
         warn_about_network_allowances(settings)
