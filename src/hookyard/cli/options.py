@@ -25,11 +25,15 @@ def settings(**overrides: Any) -> Settings:
 
 def setting_problem(error: Any, flags: dict[str, Any]) -> str:
     """One invalid setting in the user's terms: the variable (or flag), its value, the fix."""
-    name = str(error["loc"][0]) if error.get("loc") else "settings"
+    message = str(error.get("msg", "is invalid"))
+    if not error.get("loc"):
+        # A check across settings (a model validator): its message names the settings itself;
+        # there is no HOOKYARD_SETTINGS to blame.
+        return message.removeprefix("Value error, ")
+    name = str(error["loc"][0])
     where = f"--{name.replace('_', '-')}" if name in flags else f"HOOKYARD_{name.upper()}"
     if error.get("type") == "extra_forbidden":
         return f"{where} is not a Hookyard setting; remove it"
-    message = str(error.get("msg", "is invalid"))
     value = error.get("input")
     shown = f"={value!r}" if isinstance(value, str | int | float) else ""
     return f"{where}{shown}: {message[0].lower()}{message[1:]}"
