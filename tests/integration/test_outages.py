@@ -129,19 +129,7 @@ async def test_the_wakeup_listener_reconnects_after_a_postgres_restart(
     try:
         tenant = await tenancy.add_tenant(store)
         await tenancy.subscribe(store, tenant, "setups", "EmployeeCreated", receiver.url())
-        args = [
-            *processes.HOOKYARD,
-            "events",
-            "publish",
-            "setups",
-            "EmployeeCreated",
-            "--company",
-            tenant.company_id,
-            "--business-unit",
-            BU,
-            "--field",
-            "id=1",
-        ]
+        args = processes.publish_employee_created(tenant.company_id, BU)
         env = {
             "HOOKYARD_DATABASE_URL": cluster_settings.database_url,
             "HOOKYARD_DATA_DIR": str(cluster_settings.data_dir),

@@ -47,19 +47,7 @@ async def test_a_publish_from_another_process_wakes_the_worker_by_notify(
     try:
         tenant = await tenancy.add_tenant(store)
         await tenancy.subscribe(store, tenant, "setups", "EmployeeCreated", receiver.url())
-        args = [
-            *processes.HOOKYARD,
-            "events",
-            "publish",
-            "setups",
-            "EmployeeCreated",
-            "--company",
-            tenant.company_id,
-            "--business-unit",
-            BU,
-            "--field",
-            "id=1",
-        ]
+        args = processes.publish_employee_created(tenant.company_id, BU)
         env = {"HOOKYARD_DATABASE_URL": database_url, "HOOKYARD_DATA_DIR": str(tmp_path)}
         async with engine.running_worker(store, poll_interval_seconds=LONG_POLL) as worker:
             await asyncio.wait_for(worker.listening.wait(), 10)

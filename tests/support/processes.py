@@ -22,6 +22,16 @@ from tests.support.receiver import wait_until
 HOOKYARD = [str(Path(sys.executable).with_name("hookyard"))]
 
 
+def publish_employee_created(company_id: str, business_unit: str) -> list[str]:
+    """The command that publishes one Setups `EmployeeCreated` event from a process of its own
+    (to show that a publish elsewhere wakes a worker)."""
+    return [
+        *HOOKYARD,
+        *("events", "publish", "setups", "EmployeeCreated"),
+        *("--company", company_id, "--business-unit", business_unit, "--field", "id=1"),
+    ]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as probe:
