@@ -4,27 +4,46 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
+SERVER_STAMP := $(VENV)/.installed-server
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CODE := src tests $(wildcard benchmarks examples scripts)
 export HOOKYARD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: chromium install run openapi test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak reliability clean format deploy-check
+.PHONY: chromium install run openapi cli-docs first-run test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak reliability clean format deploy-check
 
+# `make run` installs the server only; `make install` (and so `make test`) adds the test tools.
+# uv, bootstrapped into the venv from PyPI with pip, installs the rest several times faster.
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(UV):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	@touch $(STAMP)
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-run: install
+$(SERVER_STAMP): pyproject.toml | $(UV)
+	@$(UV) pip install --quiet --python $(PY) -e '.[server]'
+	@touch $(SERVER_STAMP)
+
+$(STAMP): pyproject.toml | $(UV)
+	$(UV) pip install --quiet --python $(PY) -e '.[server,test]'
+	@touch $(STAMP) $(SERVER_STAMP)
+
+run: $(SERVER_STAMP)
 	HOOKYARD_ALLOW_PRIVATE_CALLBACKS=$${HOOKYARD_ALLOW_PRIVATE_CALLBACKS:-true} \
 		$(BIN)/hookyard demo --host $(HOST) --port $(PORT)
 
 openapi: install
 	$(PY) scripts/openapi.py docs/reference/openapi.json
+
+cli-docs: install
+	$(PY) scripts/cli_docs.py docs/reference/cli.md
+
+# The first and second `make run` on a clean clone, timed until GET / answers.
+first-run:
+	$(PYTHON) scripts/first_run.py
 
 test: check
 

@@ -57,6 +57,10 @@ async def prepare(url: str, hooks: list[str], deliveries: int) -> float:
         )
         await store.tenants.add_client(client)
         unit = ids.guid()
+        # Publishing checks that the business unit exists in the company.
+        await store.tenants.add_business_unit(
+            models.BusinessUnit(unit, company.id, "BENCH", "Bench", ids.guid(), now)
+        )
         rows = [
             {
                 "id": ids.guid(),

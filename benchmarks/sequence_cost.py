@@ -45,6 +45,10 @@ async def _tenants(store: Store, tenants: int, urls: int) -> list[tuple[str, str
         )  # fmt: skip
         await store.tenants.add_client(client)
         unit = ids.guid()
+        # Publishing checks that the business unit exists in the company.
+        await store.tenants.add_business_unit(
+            models.BusinessUnit(unit, company.id, "BENCH", "Bench", ids.guid(), now)
+        )
         rows += [_record(company.id, client.id, unit, n, now) for n in range(urls)]
         places.append((company.id, unit))
     async with store.db.write() as connection:

@@ -1,6 +1,6 @@
 """A FastAPI receiver for Hookyard webhooks: challenge, verify, dedupe, answer fast.
 
-WEBHOOK_SECRET=<secretKey> uvicorn --app-dir examples fastapi_receiver:app --port 8001
+WEBHOOK_SECRET=<secretKey> .venv/bin/uvicorn --app-dir examples fastapi_receiver:app --port 8001
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A Flask receiver for Hookyard webhooks: challenge, verify, dedupe.
 
-WEBHOOK_SECRET=<secretKey> PORT=8002 python examples/flask_receiver.py
+WEBHOOK_SECRET=<secretKey> PORT=8002 .venv/bin/python examples/flask_receiver.py
 """
 
 from __future__ import annotations

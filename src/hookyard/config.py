@@ -24,6 +24,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = DEFAULT_DATA_DIR
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "console", "json"] = "auto"
     database_url: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     token_ttl_seconds: int = Field(3600, ge=60, le=86400)

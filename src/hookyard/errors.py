@@ -81,6 +81,12 @@ class Conflict(HookyardError):
     title = "Conflict"
 
 
+class IdempotencyKeyReused(HookyardError):
+    """An Idempotency-Key sent again with a different request (IETF Idempotency-Key draft: 422)."""
+
+    title = "Idempotency-Key reused"
+
+
 class Unavailable(HookyardError):
     """The database cannot be reached (down, restarting, unreachable); nothing was changed."""
 

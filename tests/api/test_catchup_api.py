@@ -31,7 +31,7 @@ async def _publish(runtime: Runtime, me: Caller, count: int) -> None:
         event = {
             "eventType": "EmployeeCreated",
             "companyId": me.tenant.company.id,
-            "businessUnitId": "b",
+            "businessUnitId": me.tenant.units[0].id,
             "id": f"e{n}",
         }
         await publisher.publish("setups", event, publisher_id="p")

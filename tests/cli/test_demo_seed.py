@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import stat
-import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from hookyard.cli import demo, walkthrough
+from hookyard.cli import demo
 from hookyard.cli.runtime import Runtime
-from tests.support import server
 
 
 async def test_seeding_twice_reuses_the_tenant_and_the_client(runtime: Runtime) -> None:
@@ -64,34 +60,3 @@ def test_a_damaged_demo_file_reads_as_missing(tmp_path: Path, content: str) -> N
     path = tmp_path / demo.DEMO_FILE
     path.write_text(content)
     assert demo.load_saved(path) is None
-
-
-def test_the_printed_receiver_answers_the_challenge_and_prints_events(
-    tmp_path: Path,
-) -> None:
-    port = server.free_port()
-    log = tmp_path / "receiver.txt"
-    command = walkthrough.receiver_command(port)
-    with log.open("wb") as out:
-        process = subprocess.Popen(["bash", "-c", f"exec {command}"], stdout=out, stderr=out)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        challenge = _get_when_listening(f"{base}/hook?challenge=abc-123_XYZ")
-        assert challenge.status_code == 200
-        assert challenge.text == "abc-123_XYZ"
-        event = httpx.post(f"{base}/hook", content=b'{"eventType":"ProjectCreated"}')
-        assert event.status_code == 200
-        assert '{"eventType":"ProjectCreated"}' in log.read_text()
-    finally:
-        server.stop(process)
-
-
-def _get_when_listening(url: str, timeout: float = 15.0) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return httpx.get(url, timeout=2.0)
-        except httpx.ConnectError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)

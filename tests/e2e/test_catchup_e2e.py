@@ -67,11 +67,11 @@ class CatchingReceiver:
                     self.handled.append(missed.sequence)
 
 
-def _event(company: str, n: int) -> dict[str, str]:
+def _event(tenant: Tenant, n: int) -> dict[str, str]:
     return {
         "eventType": "EmployeeCreated",
-        "companyId": company,
-        "businessUnitId": "b",
+        "companyId": tenant.company.id,
+        "businessUnitId": tenant.units[0].id,
         "id": str(n),
     }
 
@@ -101,7 +101,7 @@ async def test_a_receiver_killed_mid_stream_ends_with_every_number_once(
 
         async def stream() -> None:
             for n in range(1, STREAM + 1):
-                await publisher.publish("setups", _event(tenant.company.id, n), publisher_id="p")
+                await publisher.publish("setups", _event(tenant, n), publisher_id="p")
                 await asyncio.sleep(0.02)  # a steady stream, not a synchronisation
 
         streaming = asyncio.create_task(stream())
@@ -120,7 +120,7 @@ async def test_a_receiver_killed_mid_stream_ends_with_every_number_once(
             body = {"url": app.url, "eventTypes": ["EmployeeCreated"]}
             again = await api.post("/webhooks/api/v1/setups", json=body, headers=bearer(access))
             assert again.status_code == 200, again.text
-        await publisher.publish("setups", _event(tenant.company.id, 99), publisher_id="p")
+        await publisher.publish("setups", _event(tenant, 99), publisher_id="p")
         await wait_until(lambda: len(app.handled) >= STREAM + 1, 60, "the gap filled")
         await app.kill()
     assert Counter(app.handled) == Counter(range(1, STREAM + 2))

@@ -15,7 +15,9 @@ import pytest
 from hookyard.cli import demo
 from tests.support import server
 
-pytestmark = pytest.mark.slow
+# Two demo starts, each migrating and seeding: more than the default per-test timeout on a
+# loaded 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def _printed(output: str, label: str) -> str:
@@ -24,12 +26,18 @@ def _printed(output: str, label: str) -> str:
     return match.group(1)
 
 
-def _token_from_printed_command(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip().startswith("TOKEN=")]
-    assert len(lines) == 1, output
-    script = f'{lines[0]}\nprintf %s "$TOKEN"'
+def _token_from_printed_commands(output: str, workdir: Path) -> str:
+    """Run the printed walk-through's first block (it sets TOKEN) where the demo ran."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("    BASE="))
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("    "):
+            break
+        block.append(line[4:])
+    script = "\n".join([*block, 'printf %s "$TOKEN"'])
     result = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, timeout=30, check=True
+        ["bash", "-c", script], cwd=workdir, capture_output=True, text=True, timeout=30, check=True
     )
     return result.stdout
 
@@ -64,7 +72,7 @@ def test_demo_seeds_once_prints_a_working_walkthrough_and_serves(tmp_path: Path)
         assert stat.S_IMODE(saved.stat().st_mode) == 0o600
         assert json.loads(saved.read_text())["client_secret"] == secret
 
-        access_token = _token_from_printed_command(output)
+        access_token = _token_from_printed_commands(output, tmp_path)
         claims = jwt.decode(access_token, options={"verify_signature": False})
         assert claims["client_id"] == client_id
         assert claims["company_id"] == company_id
@@ -83,7 +91,7 @@ def test_demo_seeds_once_prints_a_working_walkthrough_and_serves(tmp_path: Path)
         assert "Reusing the demo client" in output
         assert _printed(output, "client_id") == client_id
         assert _printed(output, "client_secret") == secret
-        assert _token_from_printed_command(output)
+        assert _token_from_printed_commands(output, tmp_path)
 
     assert [c["id"] for c in _companies(env, tmp_path)] == [company_id]
 

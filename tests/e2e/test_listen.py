@@ -205,7 +205,9 @@ async def test_the_engine_signs_what_listen_verifies_and_a_forced_500_stops_the_
         event = {"eventType": "EmployeeCreated", "companyId": tenant.company_id}
         async with engine.running_worker(store):
             await engine.events(store).publish(
-                "setups", event | {"businessUnitId": "bu-1", "id": "emp-1"}, publisher_id="pub"
+                "setups",
+                event | {"businessUnitId": "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001", "id": "emp-1"},
+                publisher_id="pub",
             )
 
             async def stopped() -> bool:

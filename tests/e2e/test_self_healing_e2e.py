@@ -35,7 +35,7 @@ async def test_a_stopped_url_that_recovers_gets_its_held_events_in_order(
         return {
             "eventType": "EmployeeCreated",
             "companyId": company,
-            "businessUnitId": "b",
+            "businessUnitId": tenant.units[0].id,
             "id": item,
         }
 

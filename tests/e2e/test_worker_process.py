@@ -43,7 +43,7 @@ def _events(company_id: str, start: int, count: int) -> list[dict[str, str]]:
 async def test_a_worker_killed_under_load_loses_nothing(
     store: Store, database_url: str, receiver: Receiver, tmp_path: Path
 ) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     for path in ("/a", "/b"):
         await tenancy.subscribe(store, tenant, "setups", "EmployeeCreated", receiver.url(path))
     receiver.answer("/a", Behaviour(delay=0.01))

@@ -17,10 +17,12 @@ from tests.support import engine, tenancy
 from tests.support.receiver import Behaviour, Receiver
 
 D, S, E = schema.deliveries, schema.subscriptions, schema.events
+# Publishing needs a GUID business unit (setups events are not checked against the company's).
+BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
 
 
 def _event(company_id: str, item: str, event_type: str = "EquipmentCreated") -> dict[str, str]:
-    return {"eventType": event_type, "companyId": company_id, "businessUnitId": "b", "id": item}
+    return {"eventType": event_type, "companyId": company_id, "businessUnitId": BU, "id": item}
 
 
 def _item(body: bytes) -> str:

@@ -21,7 +21,7 @@ BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
 async def _queue(
     store: Store, count: int, urls: tuple[str, ...] = ("http://a.test/hook",)
 ) -> tenancy.Tenant:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     for url in urls:
         await tenancy.subscribe(store, tenant, "precon", "ProjectCreated", url, partition=BU)
     event = {
@@ -147,7 +147,7 @@ async def test_a_retry_is_not_due_before_its_time(store: Store) -> None:
 
 
 async def test_the_fifth_failure_stops_the_record_and_holds_its_queue(store: Store) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     url = "http://dead.test/hook"
     record = await tenancy.subscribe(store, tenant, "precon", "ProjectCreated", url, partition=BU)
     event = {
@@ -189,7 +189,7 @@ async def test_the_fifth_failure_stops_the_record_and_holds_its_queue(store: Sto
 
 
 async def test_a_claimed_delivery_of_a_stopped_record_is_held_not_sent(store: Store) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     record = await tenancy.subscribe(store, tenant, "setups", "EmployeeCreated", "http://x.test/")
     event = {
         "eventType": "EmployeeCreated",

@@ -18,6 +18,7 @@ from hookyard.store import Store
 from tests.support import tenancy
 
 BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
+COMPANY = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 URL = "https://callback.example/hook"
 
 
@@ -32,7 +33,7 @@ def _setup(database_url: str) -> tenancy.Tenant:
     async def go() -> tenancy.Tenant:
         store = Store(database_url)
         try:
-            tenant = await tenancy.add_tenant(store)
+            tenant = await tenancy.add_tenant(store, unit=BU)
             await tenancy.subscribe(store, tenant, "precon", "ProjectCreated", URL, partition=BU)
             await tenancy.subscribe(store, tenant, "heavyjob", "CostCodeCreated", URL)
             return tenant
@@ -51,12 +52,21 @@ def _invoke(*args: str) -> tuple[int, str, str]:
     ("args", "message"),
     [
         (
-            ["events", "publish", "precon", "ProjectCreated", "--company", "c", "--field", "oops"],
+            [
+                "events",
+                "publish",
+                "precon",
+                "ProjectCreated",
+                "--company",
+                COMPANY,
+                "--field",
+                "oops",
+            ],
             "NAME=VALUE",
         ),
-        (["events", "publish", "precon", "Nope", "--company", "c"], "eventType"),
-        (["events", "publish", "precon", "ProjectCreated", "--company", "c"], "businessUnitId"),
-        (["events", "publish", "nope", "ProjectCreated", "--company", "c"], "no product"),
+        (["events", "publish", "precon", "Nope", "--company", COMPANY], "eventType"),
+        (["events", "publish", "precon", "ProjectCreated", "--company", COMPANY], "businessUnitId"),
+        (["events", "publish", "nope", "ProjectCreated", "--company", COMPANY], "no product"),
         (["deliveries", "list", "--state", "bogus"], "state"),
         (["deliveries", "show", "dlv_missing"], "no delivery"),
         (["deliveries", "recover", "--url", URL, "--since", "yesterday"], "ISO 8601"),
@@ -100,7 +110,7 @@ def test_publish_list_show_redeliver_recover(cli_env: str) -> None:
         "--company",
         tenant.company_id,
         "--job",
-        "j-1",
+        "a5f3c0de-1111-4a4a-8b8b-000000000001",
         "--field",
         "costCodeId=cc",
     )
@@ -135,7 +145,7 @@ def test_publish_list_show_redeliver_recover(cli_env: str) -> None:
 
 
 async def test_hookyard_publish_in_process(store: Store, database_url: str, tmp_path: Path) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     await tenancy.subscribe(store, tenant, "precon", "ProjectCreated", URL, partition=BU)
     settings = config.Settings(database_url=database_url, data_dir=tmp_path)
     fields = {"businessUnitId": BU, "projectId": "p-1"}

@@ -111,7 +111,7 @@ async def test_an_ingest_that_fails_halfway_leaves_nothing(store: Store) -> None
 
 
 async def test_the_same_idempotency_key_makes_one_event(store: Store) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     await tenancy.subscribe(store, tenant, "precon", "ProjectCreated", URL, partition=BU)
     service = engine.events(store)
     first = await service.publish(
@@ -131,7 +131,7 @@ async def test_the_same_idempotency_key_makes_one_event(store: Store) -> None:
 
 
 async def test_a_batch_repeated_with_its_key_makes_no_new_events(store: Store) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     service = engine.events(store)
     batch = [precon(tenant.company_id), precon(tenant.company_id, event_type="ProjectChanged")]
     first = await service.publish_many("precon", batch, publisher_id="pub", idempotency_key="b")
@@ -144,6 +144,7 @@ async def test_a_batch_repeated_with_its_key_makes_no_new_events(store: Store) -
 async def test_precon_matches_company_business_unit_and_event_type(store: Store) -> None:
     tenant = await tenancy.add_tenant(store)
     other = await tenancy.add_tenant(store)
+    await tenancy.add_unit(store, tenant, BU)
     sub = tenancy.subscribe
     wanted = await sub(store, tenant, "precon", "ProjectCreated", URL, partition=BU)
     await sub(store, tenant, "precon", "ProjectCreated", URL, partition=OTHER_BU)

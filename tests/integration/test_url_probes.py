@@ -20,10 +20,12 @@ from tests.support import engine, tenancy
 from tests.support.receiver import Behaviour, Receiver
 
 S, D = schema.subscriptions, schema.deliveries
+# Publishing needs a GUID business unit (setups events are not checked against the company's).
+BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
 
 
 def _event(company: str, item: str) -> dict[str, str]:
-    return {"eventType": "EmployeeCreated", "companyId": company, "businessUnitId": "b", "id": item}
+    return {"eventType": "EmployeeCreated", "companyId": company, "businessUnitId": BU, "id": item}
 
 
 async def _stopped_with_held(

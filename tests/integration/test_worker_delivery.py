@@ -32,7 +32,7 @@ async def _publish_and_receive(
     fields: dict[str, str],
     **sub: str,
 ) -> tuple[bytes, str]:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     secret = signing.generate_secret()
     await tenancy.subscribe(
         store, tenant, product, event_type, receiver.url(), secret=secret, **sub
@@ -124,7 +124,7 @@ async def test_a_fourth_product_from_a_catalog_file_alone(
     path.write_text(json.dumps(extra))
     settings = config.Settings(catalog_file=path, data_dir=tmp_path)
     products = catalog.load(settings.catalog_file)
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     secret = signing.generate_secret()
     await tenancy.subscribe(
         store,
@@ -158,7 +158,7 @@ async def test_a_fourth_product_from_a_catalog_file_alone(
 async def test_500_then_200_is_one_delivery_with_two_attempts(
     store: Store, receiver: Receiver
 ) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     await tenancy.subscribe(store, tenant, "setups", "LocationCreated", receiver.url())
     receiver.answer("/hook", Behaviour(status=500, body="down"), Behaviour(status=200, body="ok"))
     event = {

@@ -54,7 +54,7 @@ async def test_five_failures_of_every_kind_stop_the_record(
     urls["refused"] = f"http://127.0.0.1:{_closed_port()}/hook"
     for path, behaviour in kinds.items():
         receiver.answer(path, behaviour)
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     records = {
         kind: await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", url)
         for kind, url in urls.items()
@@ -105,7 +105,7 @@ def _assert_schedule(attempts: tuple[models.Attempt, ...]) -> None:
 async def test_reactivate_and_recover_delivers_the_held_ones(
     store: Store, receiver: Receiver
 ) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     record = await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", receiver.url())
     receiver.answer("/hook", Behaviour(status=503, body="maintenance"))
     since = utcnow()
@@ -150,7 +150,7 @@ async def test_reactivate_and_recover_delivers_the_held_ones(
 async def test_recover_and_redeliver_refuse_what_they_cannot_do(
     store: Store, receiver: Receiver
 ) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     other = await tenancy.add_tenant(store)
     record = await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", receiver.url())
     published = await engine.events(store).publish(
@@ -173,7 +173,7 @@ async def test_recover_and_redeliver_refuse_what_they_cannot_do(
 
 
 async def test_redeliver_sends_a_delivered_event_again(store: Store, receiver: Receiver) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", receiver.url())
     service = DeliveryService(store)
     async with engine.running_worker(store, policy=POLICY):
@@ -208,7 +208,7 @@ async def test_a_blackhole_host_does_not_hold_up_the_healthy_ones(store: Store) 
     blackhole = await Receiver.start()
     blackhole.answer("/hook", Behaviour(blackhole=True))
     try:
-        tenant = await tenancy.add_tenant(store)
+        tenant = await tenancy.add_tenant(store, unit=BU)
         for target in [*healthy, blackhole]:
             await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", target.url())
         events = [_event(tenant.company_id, str(i)) for i in range(25)]
@@ -244,7 +244,7 @@ async def _blackhole_backlog(
     blackhole = await Receiver.start()
     blackhole.answer("/hook", Behaviour(blackhole=True))
     try:
-        tenant = await tenancy.add_tenant(store)
+        tenant = await tenancy.add_tenant(store, unit=BU)
         await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", blackhole.url())
         yield blackhole, [_event(tenant.company_id, str(i)) for i in range(count)]
     finally:

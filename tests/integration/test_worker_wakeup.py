@@ -18,7 +18,7 @@ LONG_POLL = 300.0
 async def test_a_publish_in_this_process_wakes_the_worker(
     store: Store, database_url: str, receiver: Receiver
 ) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     await tenancy.subscribe(store, tenant, "setups", "EmployeeCreated", receiver.url())
     event = {
         "eventType": "EmployeeCreated",
@@ -45,7 +45,7 @@ async def test_a_publish_from_another_process_wakes_the_worker_by_notify(
     database_url = postgres_database
     store = Store(database_url)
     try:
-        tenant = await tenancy.add_tenant(store)
+        tenant = await tenancy.add_tenant(store, unit=BU)
         await tenancy.subscribe(store, tenant, "setups", "EmployeeCreated", receiver.url())
         args = processes.publish_employee_created(tenant.company_id, BU)
         env = {"HOOKYARD_DATABASE_URL": database_url, "HOOKYARD_DATA_DIR": str(tmp_path)}

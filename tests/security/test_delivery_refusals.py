@@ -28,7 +28,7 @@ HOSTS = {
 async def test_refused_tries_are_recorded_with_the_reason_and_nothing_is_sent(
     store: Store, receiver: Receiver, host: str, reason: str
 ) -> None:
-    tenant = await tenancy.add_tenant(store)
+    tenant = await tenancy.add_tenant(store, unit=BU)
     url = f"http://{host}:{receiver.port}/hook"
     record = await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", url)
     event = {"eventType": "EquipmentCreated", "companyId": tenant.company_id, "id": "x"}

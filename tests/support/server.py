@@ -17,7 +17,7 @@ import httpx
 from tests.support.processes import free_port
 
 HOOKYARD = str(Path(sys.executable).with_name("hookyard"))
-START_TIMEOUT = 30.0
+START_TIMEOUT = 100.0
 STOP_TIMEOUT = 15.0
 
 

@@ -20,7 +20,10 @@ class Tenant:
     client_id: str
 
 
-async def add_tenant(store: Store, *, scopes: str = "precon:read dis:read heavyjob:read") -> Tenant:
+async def add_tenant(
+    store: Store, *, scopes: str = "precon:read dis:read heavyjob:read", unit: str | None = None
+) -> Tenant:
+    """A company with an all-units client (and the business unit `unit`, when given)."""
     now = utcnow()
     company = models.Company(ids.guid(), f"Company {ids.ulid()}", now)
     await store.tenants.add_company(company)
@@ -36,7 +39,19 @@ async def add_tenant(store: Store, *, scopes: str = "precon:read dis:read heavyj
         revoked_at=None,
     )
     await store.tenants.add_client(client)
-    return Tenant(company.id, client.id)
+    tenant = Tenant(company.id, client.id)
+    if unit is not None:
+        await add_unit(store, tenant, unit)
+    return tenant
+
+
+async def add_unit(store: Store, tenant: Tenant, unit_id: str | None = None) -> str:
+    """A business unit of the tenant's company (publishing checks that it exists); its id."""
+    unit_id = unit_id or ids.guid()
+    code = f"BU-{ids.ulid()}"
+    unit = models.BusinessUnit(unit_id, tenant.company_id, code, code, ids.guid(), utcnow())
+    await store.tenants.add_business_unit(unit)
+    return unit_id
 
 
 async def subscribe(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hookyard import __version__
-from hookyard.api import health, limits, metrics, openapi, problems
+from hookyard.api import health, limits, metrics, openapi, pages, problems
 from hookyard.api.context import AppContext
 from hookyard.api.routes import (
     alerts,
@@ -25,7 +25,13 @@ DESCRIPTION = (
 
 def create_app(context: AppContext) -> FastAPI:
     """The HTTP API over `context`."""
-    app = FastAPI(title="Hookyard", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="Hookyard",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.context = context
     problems.install(app)
     app.add_middleware(
@@ -48,4 +54,5 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(metrics.router)
 
     openapi.install(app)
+    pages.install(app)
     return app

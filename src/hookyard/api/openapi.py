@@ -42,13 +42,17 @@ ERRORS = {
     "500": "Hookyard failed to answer; the error was logged",
 }
 TOKEN_ERRORS = {"400", "401", "429"}
+PUBLISH_ERRORS = {
+    "422": "The Idempotency-Key was sent before with a different request; use a new key",
+}
 
 
 def _document_errors(path: str, operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     responses.pop("422", None)
     token = path.endswith("/connect/token")
-    for status, description in ERRORS.items():
+    errors = {**ERRORS, **(PUBLISH_ERRORS if path.startswith("/events/") else {})}
+    for status, description in sorted(errors.items()):
         if status in responses:
             continue
         schema = OAUTH_REF if token and status in TOKEN_ERRORS else PROBLEM_REF

@@ -24,6 +24,7 @@ STATUS: tuple[tuple[type[errors.HookyardError], int], ...] = (
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.PayloadTooLarge, 413),
+    (errors.IdempotencyKeyReused, 422),
     (errors.RateLimited, 429),
     (errors.Unavailable, 503),
     (errors.AddressNotAllowed, 400),
@@ -90,10 +91,35 @@ def _message(error: Mapping[str, Any]) -> str:
     return str(error.get("msg", "is invalid"))
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _sends_json(request: Request) -> bool:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _body_problem(request: Request, error: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The body as a whole is wrong: not JSON, or not sent as JSON."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":
+        reason = str((error.get("ctx") or {}).get("error", "not valid JSON"))
+        where = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return "body", f"is not valid JSON: {reason.lower()}{where}; send a JSON document"
+    if loc[:1] == ("body",) and request.method in ("POST", "PUT") and not _sends_json(request):
+        shown = request.headers.get("content-type") or "none"
+        return "Content-Type", (
+            f"must be application/json (the request said {shown}); send the body as JSON "
+            "with Content-Type: application/json"
+        )
+    return None
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     field_errors: dict[str, list[str]] = {}
     for error in exc.errors():
+        whole = _body_problem(request, error)
+        if whole is not None:
+            field_errors = {whole[0]: [whole[1]]}
+            break
         field_errors.setdefault(_location(error.get("loc", ())), []).append(_message(error))
     summary = "; ".join(f"{name}: {', '.join(msgs)}" for name, msgs in field_errors.items())
     return problem(400, "Invalid request", summary, field_errors=field_errors)

@@ -118,35 +118,37 @@ async def seed(rt: Runtime) -> DemoTenant:
     return DemoTenant(company, units, client, reused_company, reused_client)
 
 
-def _base_url(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
-    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
-
-
 def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
 ) -> None:
     """Seed a demo tenant (or reuse it), print a walk-through, then serve like `serve`."""
-    logs.configure()
-    base = _base_url(host, port)
+    base = serve.base_url(host, port)
     os.environ.setdefault("HOOKYARD_PUBLIC_BASE_URL", base)
     settings = options.settings()
+    logs.configure(settings.log_level, settings.log_format)
     tenant = run(seed)
-    typer.echo(
-        walkthrough.render(
-            walkthrough.Demo(
-                base_url=base,
-                company_id=tenant.company.id,
-                units=[(unit.id, unit.code) for unit in tenant.units],
-                client_id=tenant.client.client_id,
-                client_secret=tenant.client.client_secret,
-                scopes=DEMO_SCOPES,
-                reused_company=tenant.reused_company,
-                reused_client=tenant.reused_client,
-                private_callbacks=settings.allow_private_callbacks,
-                saved_to=str(settings.data_dir / DEMO_FILE),
-            )
+    banner = walkthrough.render(
+        walkthrough.Demo(
+            base_url=base,
+            company_id=tenant.company.id,
+            units=[(unit.id, unit.code) for unit in tenant.units],
+            client_id=tenant.client.client_id,
+            client_secret=tenant.client.client_secret,
+            scopes=DEMO_SCOPES,
+            reused_company=tenant.reused_company,
+            reused_client=tenant.reused_client,
+            private_callbacks=settings.allow_private_callbacks,
+            saved_to=_shown_path(settings.data_dir / DEMO_FILE),
         )
     )
-    serve.start(host, port, deliver=True)
+    # Seeding migrated the database a moment ago.
+    serve.start(host, port, deliver=True, banner=banner, migrated=True)
+
+
+def _shown_path(path: Path) -> str:
+    """`path` relative to the working directory when it is inside it (shorter to paste)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())

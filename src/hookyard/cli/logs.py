@@ -1,5 +1,6 @@
-"""Logging: structlog JSON lines on stderr, for Hookyard's own loggers and the stdlib's.
+"""Logging: structlog for Hookyard's own loggers and the stdlib's, on stderr.
 
+Human-readable lines on a terminal, JSON lines elsewhere (or as `HOOKYARD_LOG_FORMAT` says).
 Fields passed as `extra=` become keys of the line (one line per delivery attempt carries
 `delivery_id`, `attempt`, `status`, `duration_ms`, `outcome`)."""
 
@@ -11,13 +12,33 @@ import sys
 import orjson
 import structlog
 
+# A library whose INFO lines say nothing an operator acts on ("Context impl", "Will assume
+# transactional DDL"); uvicorn's start and stop lines stay (tests and operators read them).
+QUIET = ("alembic",)
+
 
 def _dumps(data: object, **_options: object) -> str:
     return orjson.dumps(data, default=str).decode()
 
 
-def configure(level: str = "INFO") -> None:
-    """JSON lines with a timestamp, the level and the logger's name."""
+def wants_json(log_format: str) -> bool:
+    """Whether lines should be JSON: asked for, or `auto` with stderr not a terminal."""
+    if log_format == "auto":
+        return not sys.stderr.isatty()
+    return log_format == "json"
+
+
+def _renderer(as_json: bool) -> list[structlog.types.Processor]:
+    if as_json:
+        return [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=_dumps),
+        ]
+    return [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+
+
+def configure(level: str = "INFO", log_format: str = "auto") -> None:
+    """Lines with a timestamp, the level and the logger's name, as `log_format` says."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -35,8 +56,7 @@ def configure(level: str = "INFO") -> None:
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(serializer=_dumps),
+            *_renderer(wants_json(log_format)),
         ],
     )
     handler = logging.StreamHandler(sys.stderr)
@@ -47,3 +67,5 @@ def configure(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

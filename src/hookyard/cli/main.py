@@ -9,8 +9,10 @@ from hookyard.cli import (
     alerts,
     approvals,
     credentials,
+    database,
     demo,
     doctor,
+    failures,
     keys,
     listen,
     options,
@@ -28,6 +30,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain click help: typer's rich panels show every flag as `--json <bool>`, as if it took
+    # a value, and cut long lines.
+    rich_markup_mode=None,
 )
 
 
@@ -37,14 +42,27 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.callback()
+def _global(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the Python traceback when a command fails."
+    ),
+) -> None:
+    failures.debug = debug
+
+
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (HOOKYARD_DATABASE_URL)."""
-    from hookyard.store import migrate as migrations
-
     settings = options.settings()
-    migrations.upgrade_sync(settings.database_url)
-    typer.echo(f"database at {options.safe_url(settings.database_url)} is up to date")
+    done = database.migrate(settings)
+    where = f"database at {options.safe_url(settings.database_url)}"
+    if done.created:
+        typer.echo(f"created the schema in the {where} (revision {done.after})")
+    elif done.changed:
+        typer.echo(f"upgraded the {where} from revision {done.before} to {done.after}")
+    else:
+        typer.echo(f"the {where} is already up to date (revision {done.after})")
 
 
 app.command("check")(doctor.check)
@@ -64,5 +82,5 @@ prune.register(app)
 
 
 def main() -> None:
-    """Entry point of the `hookyard` script."""
-    app()
+    """Entry point of the `hookyard` script: a failure is one `error:` line unless --debug."""
+    failures.run(app)

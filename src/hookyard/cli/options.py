@@ -15,10 +15,28 @@ from hookyard.config import Settings
 
 def settings(**overrides: Any) -> Settings:
     """The settings from `HOOKYARD_*` variables, with CLI flags given as overrides."""
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings(**given)
     except ValidationError as exc:
-        fail(f"invalid configuration: {exc}")
+        problems = "; ".join(setting_problem(error, given) for error in exc.errors())
+        fail(f"{problems} (every setting: docs/reference/config.md)")
+
+
+def setting_problem(error: Any, flags: dict[str, Any]) -> str:
+    """One invalid setting in the user's terms: the variable (or flag), its value, the fix."""
+    message = str(error.get("msg", "is invalid"))
+    if not error.get("loc"):
+        # A check across settings (a model validator): its message names the settings itself;
+        # there is no HOOKYARD_SETTINGS to blame.
+        return message.removeprefix("Value error, ")
+    name = str(error["loc"][0])
+    where = f"--{name.replace('_', '-')}" if name in flags else f"HOOKYARD_{name.upper()}"
+    if error.get("type") == "extra_forbidden":
+        return f"{where} is not a Hookyard setting; remove it"
+    value = error.get("input")
+    shown = f"={value!r}" if isinstance(value, str | int | float) else ""
+    return f"{where}{shown}: {message[0].lower()}{message[1:]}"
 
 
 def safe_url(url: str) -> str:

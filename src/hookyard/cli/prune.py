@@ -8,10 +8,11 @@ first clean-up of a large database, for cron when the worker's pruning is off
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
+from hookyard import errors
 from hookyard.cli import options
 from hookyard.config import Settings
 
@@ -33,10 +34,13 @@ def prune(dry_run: bool = DRY_RUN, as_json: bool = JSON) -> None:
     try:
         migrate.upgrade_sync(settings.database_url)
         counts = asyncio.run(_prune(settings, dry_run=dry_run, as_json=as_json))
+    except errors.Unavailable as exc:  # what migrating says of a database it cannot use
+        cause = exc.__cause__
+        if not isinstance(cause, OSError | DBAPIError):
+            options.fail(exc.detail, 1)
+        _unreachable(settings, cause)
     except (OSError, DBAPIError) as exc:
-        where = options.safe_url(settings.database_url)
-        reason = str(exc).splitlines()[0]
-        options.fail(f"cannot reach the database at {where}: {reason}")
+        _unreachable(settings, exc)
     verb = "would delete" if dry_run else "deleted"
     lines = [f"{table:<11} {count:>12,}" for table, count in counts.as_dict().items()]
     header = f"{verb} (succeeded older than {settings.retention_days:g} days, failed and held"
@@ -44,6 +48,13 @@ def prune(dry_run: bool = DRY_RUN, as_json: bool = JSON) -> None:
     options.emit(
         {"dryRun": dry_run, **counts.as_dict()}, as_json=as_json, text="\n".join([header, *lines])
     )
+
+
+def _unreachable(settings: Settings, exc: BaseException) -> NoReturn:
+    """One line, exit 1: an unreachable database is not a usage error."""
+    where = options.safe_url(settings.database_url)
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    options.fail(f"cannot reach the database at {where}: {reason}", 1)
 
 
 async def _prune(settings: Settings, *, dry_run: bool, as_json: bool) -> Pruned:

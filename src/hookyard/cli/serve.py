@@ -6,8 +6,11 @@ Heavy imports wait until a command runs, so `hookyard --help` and other commands
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -92,7 +95,44 @@ async def _watch(running: Running, intake: Intake, on_dead: Callable[[], None]) 
     on_dead()
 
 
-async def _serve(settings: Settings, host: str, port: int, *, deliver: bool) -> int:
+def base_url(host: str, port: int) -> str:
+    """The URL a browser on this machine reaches `host`:`port` at."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on `host`:`port`, or one clear error line and exit 1."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, UnicodeError) as exc:
+        options.fail(f"cannot listen on --host {host!r}: {exc}; pass an address of this machine", 1)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        options.fail(_bind_problem(host, port, exc), 1)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _bind_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another hookyard?); stop that process "
+            f"or pass another --port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port}; pass a --port above 1023"
+    return f"cannot listen on {host}:{port} ({exc.strerror}); pass another --host or --port"
+
+
+async def _serve(settings: Settings, sock: socket.socket, *, deliver: bool) -> int:
     """Serve until stopped; behind a proxy, the client address comes from X-Forwarded-For when
     the proxy's address is in HOOKYARD_FORWARDED_ALLOW_IPS (HOOKYARD_PROXY_HEADERS)."""
     import uvicorn
@@ -111,8 +151,6 @@ async def _serve(settings: Settings, host: str, port: int, *, deliver: bool) -> 
         with_worker(app, settings, wired.store, exit_with_error, wired.health.pulse)
         if deliver
         else app,
-        host=host,
-        port=port,
         loop="none",
         lifespan="on",
         log_config=None,
@@ -123,7 +161,7 @@ async def _serve(settings: Settings, host: str, port: int, *, deliver: bool) -> 
     )
     server = uvicorn.Server(config)
     heap.settle()
-    await server.serve()
+    await server.serve(sockets=[sock])
     return 1 if dead else 0
 
 
@@ -150,36 +188,46 @@ def start(
     port: int,
     *,
     deliver: bool,
+    banner: str | None = None,
+    migrated: bool = False,
     proxy_headers: bool | None = None,
     forwarded_allow_ips: str | None = None,
 ) -> None:
     """Migrate, check the keys, then serve until stopped (with a delivery worker when
-    `deliver`)."""
-    from hookyard.cli import startup
-    from hookyard.services import key_check
-    from hookyard.store import migrate
+    `deliver`).
 
+    With a `banner`, it is printed on stdout instead of the start-up log lines, once the port is
+    bound (so a busy port is reported before it, not after)."""
+    from hookyard.cli import database, startup
+    from hookyard.services import key_check
+
+    # Links Hookyard builds (the issuer, entityUrl) name the address it serves unless told.
+    os.environ.setdefault("HOOKYARD_PUBLIC_BASE_URL", base_url(host, port))
     settings = options.settings(
         proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips
     )
-    logs.configure(settings.log_level)
-    warn_about_network_allowances(settings)
-    migrate.upgrade_sync(settings.database_url)
+    logs.configure(settings.log_level, settings.log_format)
+    if not migrated:
+        database.migrate(settings)
     startup.check_keys(settings, (key_check.JWT, key_check.SECRET))
-    log.info(
-        "serving on http://%s:%d (database %s, %s)",
-        host,
-        port,
-        options.safe_url(settings.database_url),
-        "with a delivery worker" if deliver else "API only",
-    )
+    sock = bind(host, port)
+    if banner is None:
+        warn_about_network_allowances(settings)
+        log.info(
+            "serving on %s (database %s, %s)",
+            base_url(host, port),
+            options.safe_url(settings.database_url),
+            "with a delivery worker" if deliver else "API only",
+        )
+    else:
+        typer.echo(banner)
     for number in (signal.SIGTERM, signal.SIGINT):
         # uvicorn shuts down gracefully on these, then raises them again with the handler that
         # was installed before it; a no-op one lets the process exit 0 after a clean stop.
         signal.signal(number, _after_graceful_stop)
     import uvloop
 
-    if uvloop.run(_serve(settings, host, port, deliver=deliver)):
+    if uvloop.run(_serve(settings, sock, deliver=deliver)):
         raise typer.Exit(1)
 
 

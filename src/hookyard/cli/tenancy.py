@@ -17,11 +17,10 @@ T = TypeVar("T")
 
 def run(use_case: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run `use_case` against a migrated database; a HookyardError becomes a message and exit."""
-    from hookyard.cli import runtime
-    from hookyard.store import migrate
+    from hookyard.cli import database, runtime
 
     settings = options.settings()
-    migrate.upgrade_sync(settings.database_url)
+    database.migrate(settings)
 
     async def go() -> T:
         wired = runtime.build(settings)

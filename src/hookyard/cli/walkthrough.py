@@ -1,5 +1,5 @@
-"""The copy-paste walk-through `hookyard demo` prints: token, business units, a local receiver,
-subscribe, publish, list, unsubscribe; every command runs as printed in a POSIX shell."""
+"""The banner `hookyard demo` prints: the demo tenant and client, whether a receiver on
+127.0.0.1 may subscribe, then the walk-through (the README's, with this server's address)."""
 
 from __future__ import annotations
 
@@ -9,35 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-RECEIVER_PORT = 8080
-PROJECT_ID = "3f0f4a5e-1d2c-4b6a-9e8f-7a6b5c4d3e2f"
-
-RECEIVER = (
-    "python3 -c 'import http.server as h,urllib.parse as u;"
-    "g=lambda s:(s.send_response(200),s.end_headers(),"
-    's.wfile.write(u.parse_qs(u.urlsplit(s.path).query).get("challenge",[""])[0].encode()));'
-    'p=lambda s:(print(s.rfile.read(int(s.headers["Content-Length"])).decode(),flush=True),'
-    "s.send_response(200),s.end_headers());"
-    'h.HTTPServer(("127.0.0.1",{port}),'
-    'type("R",(h.BaseHTTPRequestHandler,),{{"do_GET":g,"do_POST":p}})).serve_forever()\''
-)
+from hookyard import walkthrough
 
 
-def receiver_command(port: int = RECEIVER_PORT) -> str:
-    """A one-line receiver on 127.0.0.1:`port` that echoes challenges and prints each event."""
-    return RECEIVER.format(port=port)
-
-
-def listen_command(port: int = RECEIVER_PORT) -> str:
-    """`hookyard listen` as this installation can run it from any directory."""
+def program() -> str:
+    """`hookyard` as this installation can run it from any directory."""
     beside = Path(sys.executable).with_name("hookyard")
-    program = "hookyard" if shutil.which("hookyard") == str(beside) else str(beside)
-    return f"{program} listen --port {port}"
+    return "hookyard" if shutil.which("hookyard") == str(beside) else str(beside)
 
 
 @dataclass(frozen=True)
 class Demo:
-    """What the walk-through names."""
+    """What the banner names."""
 
     base_url: str
     company_id: str
@@ -49,16 +32,6 @@ class Demo:
     reused_client: bool
     private_callbacks: bool
     saved_to: str
-
-
-def token_command(demo: Demo) -> str:
-    """Sets TOKEN to a fresh access token holding every scope of the demo client."""
-    return (
-        f"TOKEN=$(curl -s {demo.base_url}/identity/connect/token "
-        f"-d grant_type=client_credentials -d client_id={demo.client_id} "
-        f"-d client_secret={demo.client_secret} "
-        "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
-    )
 
 
 def _header(demo: Demo) -> list[str]:
@@ -73,7 +46,7 @@ def _header(demo: Demo) -> list[str]:
     )
     units = ", ".join(f"{code} {unit_id}" for unit_id, code in demo.units)
     return [
-        "Hookyard demo",
+        f"Hookyard demo: serving on {demo.base_url} (Ctrl+C stops it)",
         "",
         first,
         client,
@@ -96,55 +69,22 @@ def _callbacks(demo: Demo) -> list[str]:
         ]
     return [
         "Private callbacks are NOT allowed: a receiver on 127.0.0.1 will be refused.",
-        "Start with HOOKYARD_ALLOW_PRIVATE_CALLBACKS=true (`make run` does) to follow step 4.",
+        "Start with HOOKYARD_ALLOW_PRIVATE_CALLBACKS=true (`make run` does) to subscribe one.",
         "",
     ]
 
 
-def _steps(demo: Demo) -> list[tuple[str, str]]:
-    base = demo.base_url
-    unit_id, code = demo.units[0]
-    hook = f"http://127.0.0.1:{RECEIVER_PORT}/hook"
-    auth = '-H "Authorization: Bearer $TOKEN"'
-    json_type = '-H "Content-Type: application/json"'
-    subscriptions = f"{base}/webhooks/api/v1/precon/{unit_id}"
-    event = (
-        f'{{"eventType": "ProjectCreated", "companyId": "{demo.company_id}", '
-        f'"businessUnitId": "{unit_id}", "projectId": "{PROJECT_ID}"}}'
-    )
+def _links(demo: Demo) -> list[str]:
     return [
-        ("Get an access token (valid for an hour):", token_command(demo)),
-        (
-            "List the business units the token may see:",
-            f"curl -s {base}/precon/api/v1/businessUnits {auth}",
-        ),
-        (
-            f"In another terminal, start a receiver on port {RECEIVER_PORT} that answers the "
-            "challenge and prints every event:",
-            f"{listen_command()}\n\n   or, with nothing but Python:\n\n   {receiver_command()}",
-        ),
-        (
-            f"Subscribe it to project events of business unit {code} (Hookyard sends the "
-            "challenge first):",
-            f"curl -s -X POST {subscriptions} {auth} {json_type} "
-            f'-d \'{{"url": "{hook}", "eventTypes": ["ProjectCreated", "ProjectChanged"]}}\'',
-        ),
-        ("List your subscriptions:", f"curl -s {subscriptions} {auth}"),
-        (
-            "Publish an event as the Pre-Construction back end would; the receiver prints it:",
-            f"curl -s -X POST {base}/events/api/v1/precon {auth} {json_type} -d '{event}'",
-        ),
-        (
-            "Unsubscribe:",
-            f"curl -s -X DELETE -G {subscriptions} --data-urlencode url={hook} {auth}",
-        ),
+        f"Start here: {demo.base_url}/ (API reference at {demo.base_url}/docs)",
+        "",
+        "Walk-through (the README's; paste each command into a shell in this directory):",
+        "",
     ]
 
 
 def render(demo: Demo) -> str:
-    """The whole text: the tenant, the callback allowance, then numbered commands."""
-    lines = [*_header(demo), *_callbacks(demo), "Walk-through (paste each command into a shell):"]
-    for number, (title, command) in enumerate(_steps(demo), start=1):
-        lines += ["", f"{number}. {title}", "", f"   {command}"]
-    lines += ["", f"API documentation: {demo.base_url}/docs", ""]
-    return "\n".join(lines)
+    """The whole banner."""
+    steps = walkthrough.render(base_url=demo.base_url, demo_file=demo.saved_to, program=program())
+    head = [*_header(demo), *_callbacks(demo), *_links(demo)]
+    return "\n".join(head) + "\n" + walkthrough.for_terminal(steps)

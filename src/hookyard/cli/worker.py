@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hookyard.cli import heap, logs, options, probes
+from hookyard.cli import heap, logs, options, probes, serve
 from hookyard.config import Settings
 
 if TYPE_CHECKING:
@@ -57,8 +57,6 @@ async def delivery_worker(
     from hookyard.services.alerts import OperationalEvents
 
     guard = netguard.Guard.from_settings(settings)
-    for warning in guard.warnings():
-        log.warning(warning)
     config = WorkerConfig.from_settings(settings)
     stop = asyncio.Event()
     async with http.client_session(guard, limit=config.global_concurrency) as session:
@@ -129,14 +127,14 @@ async def _work(settings: Settings) -> int:
 
 def worker() -> None:
     """Deliver queued events to their callbacks until SIGTERM (any number may share PostgreSQL)."""
-    from hookyard.cli import startup
+    from hookyard.cli import database, startup
     from hookyard.services import key_check
-    from hookyard.store import migrate
 
     settings = options.settings()
-    logs.configure(settings.log_level)
-    migrate.upgrade_sync(settings.database_url)
+    logs.configure(settings.log_level, settings.log_format)
+    database.migrate(settings)
     startup.check_keys(settings, (key_check.SECRET,))
+    serve.warn_about_network_allowances(settings)
     import uvloop
 
     if uvloop.run(_work(settings)):

@@ -107,7 +107,7 @@ def _connect_detail(exc: aiohttp.ClientConnectorError) -> str:
     cause = exc.os_error
     where = f"{exc.host}:{exc.port}"
     if isinstance(cause, ConnectionRefusedError):
-        return f"connection refused by {where}: is the callback server running there?"
+        return f"connection refused by {where} (is the callback server running there?)"
     if isinstance(cause, asyncio.TimeoutError):
         return f"timed out connecting to {where}"
     return f"could not connect to {where}: {_describe(cause)}"

@@ -109,8 +109,14 @@ class Credentials:
         name: str = "",
     ) -> IssuedClient:
         """A new API client; exactly one of `company_id` and `partner_id`."""
-        if (company_id is None) == (partner_id is None):
-            raise errors.InvalidInput("Give a client either a company or a partner, not both.")
+        if company_id is None and partner_id is None:
+            raise errors.InvalidInput(
+                "Give the client one of a company (--company) or a partner (--partner)."
+            )
+        if company_id is not None and partner_id is not None:
+            raise errors.InvalidInput(
+                "Give the client a company (--company) or a partner (--partner), not both."
+            )
         checked_scopes = self._check_scopes(scopes)
         units = await self._check_units(company_id, business_units)
         if partner_id is not None and await self._store.tenants.partner(partner_id) is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookyard import catalog, clock, errors, metrics
+from hookyard.services import idempotency, tenant_checks
 from hookyard.store import Store
 from hookyard.store.queue import Ingested, NewEvent
 
@@ -48,6 +49,7 @@ class EventService:
         self._base = public_base_url
         self._max_batch = max_batch_events
         self._now = now
+        self._tenants = tenant_checks.KnownTenants(store)
 
     async def publish(
         self,
@@ -66,10 +68,9 @@ class EventService:
         _check_key(idempotency_key)
         new = self._prepare(entry, event, publisher_id, idempotency_key, prefix="")
         _only_for(for_company, [new])
-        results = await self._store.queue.ingest([new], self._now())
-        _count(entry, results)
-        (result,) = results
-        return Published(result.event_id, result.deliveries, result.duplicate)
+        await self._check_tenants(entry, [new], batch=False)
+        (published,) = await self._ingest(entry, [new], idempotency_key, batch=False)
+        return published
 
     async def publish_many(
         self,
@@ -100,9 +101,39 @@ class EventService:
         if problems:
             raise errors.InvalidInput(_summary(problems), problems)
         _only_for(for_company, prepared)
-        results = await self._store.queue.ingest(prepared, self._now())
-        _count(entry, results)
+        await self._check_tenants(entry, prepared, batch=True)
+        return await self._ingest(entry, prepared, idempotency_key, batch=True)
+
+    async def _ingest(
+        self, product: catalog.Product, events: list[NewEvent], key: str | None, *, batch: bool
+    ) -> list[Published]:
+        """Store `events`, or answer the first request's events when they repeat its key."""
+        if key is not None:
+            first = await idempotency.replayed(self._store, events, key=key, batch=batch)
+            if first is not None:
+                return [Published(event.id, 0, True) for event in first]
+        results = await self._store.queue.ingest(events, self._now())
+        _count(product, results)
+        if key is not None and any(result.duplicate for result in results):
+            # A concurrent request with the same key was stored first: compare with it.
+            await idempotency.replayed(self._store, events, key=key, batch=batch)
         return [Published(r.event_id, r.deliveries, r.duplicate) for r in results]
+
+    async def _check_tenants(
+        self, product: catalog.Product, events: Sequence[NewEvent], *, batch: bool
+    ) -> None:
+        """InvalidInput naming the field when an event's company or business unit is unknown."""
+        named = tenant_checks.named_tenants(
+            (
+                f"[{index}]." if batch else "",
+                event.company_id,
+                event.partition_value if product.partition else None,
+            )
+            for index, event in enumerate(events)
+        )
+        problems = await self._tenants.problems(named)
+        if problems:
+            raise errors.InvalidInput(_summary(problems), problems)
 
     def _prepare(
         self,
@@ -169,9 +200,11 @@ def _fields(
     names = (*RESERVED, *product.required_fields(event_type))
     values: dict[str, str] = {}
     for name in names:
-        message = _field_problem(event.get(name), limits.get(name, catalog.MAX_FIELD_LENGTH))
+        message = _field_problem(name, event.get(name), limits.get(name, catalog.MAX_FIELD_LENGTH))
         if message:
             problems[name] = [message]
+        elif name in tenant_checks.GUID_FIELDS:
+            values[name] = event[name].lower()
         else:
             values[name] = event[name]
     for name in event:
@@ -180,11 +213,13 @@ def _fields(
     return values, problems
 
 
-def _field_problem(value: Any, limit: int) -> str | None:
+def _field_problem(name: str, value: Any, limit: int) -> str | None:
     if value is None:
         return "is required"
     if not isinstance(value, str) or not value.strip():
         return "must be a non-empty string"
+    if name in tenant_checks.GUID_FIELDS:
+        return tenant_checks.guid_problem(value)
     if len(value) > limit:
         return f"must be at most {limit} characters"
     return None

@@ -309,7 +309,8 @@ class Subscriptions:
         metrics.challenge(result.passed)
         if not result.passed:
             raise errors.ChallengeFailed(
-                f"The challenge to the callback url failed: {result.detail}. The callback must "
+                f"The challenge to the callback url failed: {result.detail.rstrip('.?!')}. "
+                "The callback must "
                 "answer GET <url>?challenge=<value> with 200 and exactly the value as the body; "
                 "nothing was stored.",
                 {rules.URL: [result.detail]},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -40,6 +41,16 @@ class EventRepository:
         if row is None:
             raise errors.NotFound(f"There is no event {event_id!r}; check the id.")
         return _event(row)
+
+    async def by_keys(self, publisher_id: str, keys: Sequence[str]) -> dict[str, models.Event]:
+        """The events `publisher_id` published with these Idempotency-Keys, by key."""
+        table = schema.events
+        async with self._db.read() as connection:
+            statement = select(table).where(
+                table.c.publisher_id == publisher_id, table.c.idempotency_key.in_(list(keys))
+            )
+            rows = (await connection.execute(statement)).mappings().all()
+        return {row["idempotency_key"]: _event(row) for row in rows}
 
     async def count(self) -> int:
         async with self._db.read() as connection:

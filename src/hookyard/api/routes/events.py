@@ -7,21 +7,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi import APIRouter, Body, Depends, Header, Request, Response
 
 from hookyard import errors, models
 from hookyard.api.auth import require_scope
 from hookyard.api.context import context
 from hookyard.services import identity
-from hookyard.services.events import EventService
+from hookyard.services.events import EventService, Published
 
 router = APIRouter(tags=["Events"])
+REPLAYED = "Idempotent-Replayed"
 Publisher = Annotated[models.Principal, Depends(require_scope(identity.EVENTS_PUBLISH))]
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        description="Retrying with the same key returns the first event instead of a second one.",
+        description=(
+            "Retrying with the same key and the same request answers the first events again, "
+            f"with the header `{REPLAYED}: true`; the same key with a different request is "
+            "refused with 422."
+        ),
     ),
 ]
 
@@ -45,6 +50,11 @@ def _service(request: Request) -> EventService:
     )
 
 
+def _mark_replay(response: Response, published: list[Published]) -> None:
+    if published and all(p.duplicate for p in published):
+        response.headers[REPLAYED] = "true"
+
+
 @router.post(
     "/events/api/v1/{product}",
     status_code=202,
@@ -53,6 +63,7 @@ def _service(request: Request) -> EventService:
 )
 async def publish(
     request: Request,
+    response: Response,
     product: str,
     caller: Publisher,
     event: Annotated[dict[str, Any], Body(description='{"eventType", "companyId", ...fields}')],
@@ -65,6 +76,7 @@ async def publish(
         idempotency_key=idempotency_key,
         for_company=_company_scope(caller),
     )
+    _mark_replay(response, [published])
     return {"eventId": published.event_id}
 
 
@@ -76,6 +88,7 @@ async def publish(
 )
 async def publish_batch(
     request: Request,
+    response: Response,
     product: str,
     caller: Publisher,
     events: Annotated[list[Any], Body(description="A list of events")],
@@ -88,4 +101,5 @@ async def publish_batch(
         idempotency_key=idempotency_key,
         for_company=_company_scope(caller),
     )
+    _mark_replay(response, published)
     return {"eventIds": [p.event_id for p in published]}

@@ -65,12 +65,24 @@ def _body_model(product: Product) -> type[SubscriptionBody]:
     return model
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 def _record_model(product: Product) -> type[BaseModel]:
     fields: dict[str, Any] = {"companyId": (str, ...)}
     if product.partition:
         fields[product.partition] = (str, ...)
     if product.filter is not None:
-        fields[product.filter.record_field] = (str | None, ...)
+        # HCSS declares it a non-nullable GUID: a record for every job leaves it out.
+        fields[product.filter.record_field] = (
+            str,
+            Field(
+                None,
+                description="Absent on a record for every job",
+                json_schema_extra=_no_default,
+            ),
+        )
     fields.update(
         eventType=(str, ...),
         callbackUrl=(str, ...),
@@ -89,7 +101,7 @@ def record(product: Product, subscription: models.Subscription) -> dict[str, Any
     out: dict[str, Any] = {"companyId": subscription.company_id}
     if product.partition:
         out[product.partition] = subscription.partition_value
-    if product.filter is not None:
+    if product.filter is not None and subscription.filter_value is not None:
         out[product.filter.record_field] = subscription.filter_value
     out.update(
         eventType=subscription.event_type,
@@ -172,6 +184,7 @@ def _add_routes(router: APIRouter, product: Product) -> None:
         tags=tags,
         summary="List the caller's Active and Stopped subscriptions",
         response_model=list[_record_model(product)],  # type: ignore[misc]
+        response_model_exclude_unset=True,
     )
     for method, name, replace, summary in (
         ("POST", "CreateSubscription", False, "Subscribe a url to event types"),

@@ -19,8 +19,11 @@ def _run(connection: Connection) -> None:
         render_as_batch=True,
         compare_type=True,
     )
+    migration = context.get_context()
+    context.config.attributes["before"] = migration.get_current_heads()
     with context.begin_transaction():
         context.run_migrations()
+    context.config.attributes["after"] = migration.get_current_heads()
 
 
 async def _run_async(url: str) -> None:

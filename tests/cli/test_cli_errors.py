@@ -1,0 +1,86 @@
+"""Failures a user can cause at the CLI end in one `error: ...` line naming what to fix, exit 2
+for bad input and 1 otherwise, and no traceback (unless --debug). Real processes, real ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+from tests.support.server import HOOKYARD
+
+UNREACHABLE = "postgresql://postgres@127.0.0.1:9/hookyard"
+
+
+def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HOOKYARD_")}
+    environment["HOOKYARD_DATA_DIR"] = str(tmp_path / "data")
+    environment.update({f"HOOKYARD_{k.upper()}": v for k, v in env.items()})
+    return subprocess.run(
+        [HOOKYARD, *args],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
+def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def test_a_bad_setting_names_its_variable_and_value(tmp_path: Path) -> None:
+    done = _run(tmp_path, "migrate", token_ttl_seconds="5")
+    assert done.returncode == 2
+    line = _one_error_line(done)
+    assert "HOOKYARD_TOKEN_TTL_SECONDS='5'" in line
+    assert "greater than or equal to 60" in line
+    assert "pydantic" not in line
+    assert "https://" not in line
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    done = _run(tmp_path, "migrate", database_url=UNREACHABLE)
+    assert done.returncode == 1
+    line = _one_error_line(done)
+    assert "postgresql://postgres@127.0.0.1:9/hookyard" in line
+    assert "HOOKYARD_DATABASE_URL" in line
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    done = _run(tmp_path, "--debug", "migrate", database_url=UNREACHABLE)
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr
+
+
+def test_migrate_says_what_it_did(tmp_path: Path) -> None:
+    first = _run(tmp_path, "migrate")
+    second = _run(tmp_path, "migrate")
+    assert first.returncode == second.returncode == 0
+    assert first.stdout.startswith("created the schema")
+    assert "already up to date" in second.stdout
+
+
+def test_serve_on_a_busy_port_says_so_and_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = str(busy.getsockname()[1])
+        done = _run(tmp_path, "serve", "--port", port)
+    assert done.returncode == 1
+    line = _one_error_line(done)
+    assert f"port {port} on 127.0.0.1 is already in use" in line
+    assert "--port" in line
+
+
+def test_help_shows_flags_as_flags(tmp_path: Path) -> None:
+    done = _run(tmp_path, "companies", "list", "--help")
+    assert "--json  Print JSON for scripts." in done.stdout
+    assert "<bool>" not in done.stdout
