@@ -84,7 +84,7 @@ LOAD = (
     " s.secret_key, s.previous_secret_key, s.previous_secret_until, d.sequence, s.status"
     " FROM deliveries d JOIN events e ON e.id = d.event_id"
     " JOIN subscriptions s ON s.id = d.subscription_id"
-    " WHERE d.id IN (SELECT value FROM json_each(?))"
+    " WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id"
 )
 HOLD_CLAIMED = (
     "UPDATE deliveries SET state = 'held', locked_until = NULL, updated_at = ?"
