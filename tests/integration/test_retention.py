@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -229,6 +230,20 @@ def test_prune_refuses_a_bad_setting_and_deletes_nothing(
     assert "Traceback" not in err
 
 
+def _counted_once_aged(*, deliveries: int, events: int, timeout: float = 10.0) -> dict[str, int]:
+    """`prune --dry-run --json` once the rows just written are past the 86 ms retention: the
+    last settled rows may be younger when it first runs (poll, with a deadline)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        code, out, _ = _invoke("prune", "--dry-run", "--json")
+        assert code == 0, out
+        counted: dict[str, int] = json.loads(out)
+        aged = counted["deliveries"] == deliveries and counted["events"] == events
+        if aged or time.monotonic() > deadline:
+            return counted
+        time.sleep(0.02)
+
+
 def test_prune_dry_run_counts_then_prune_deletes(cli_env: str) -> None:
     async def fill() -> None:
         store = Store(cli_env)
@@ -236,16 +251,12 @@ def test_prune_dry_run_counts_then_prune_deletes(cli_env: str) -> None:
         try:
             tenant = await _tenant(store)
             await _settle(store, receiver, tenant, 3)
-            # Retention here is 1e-06 days (86 ms): let the last settled delivery pass it too.
-            await asyncio.sleep(0.2)
         finally:
             await receiver.stop()
             await store.close()
 
     asyncio.run(fill())
-    code, out, _ = _invoke("prune", "--dry-run", "--json")
-    assert code == 0, out
-    counted = json.loads(out)
+    counted = _counted_once_aged(deliveries=6, events=4)
     expected = {"deliveries": 6, "attempts": counted["attempts"], "events": 4}
     assert counted == {"dryRun": True, **expected}
     assert counted["attempts"] >= 6
