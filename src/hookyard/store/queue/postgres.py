@@ -115,7 +115,8 @@ claimed AS (
         WHERE h.host IS NOT NULL
         LIMIT $4))
     RETURNING d.id, d.subscription_id, d.host, d.attempts, d.event_id, d.state, d.sequence,
-        d.next_attempt_at, s.callback_url, s.secret_key, s.previous_secret_key, s.previous_secret_until
+        d.next_attempt_at, s.callback_url, s.secret_key, s.previous_secret_key,
+        s.previous_secret_until
 )
 SELECT c.id, c.subscription_id, c.host, c.attempts, c.callback_url, e.body, c.secret_key,
     c.previous_secret_key, c.previous_secret_until, c.sequence
