@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hookyard import models
 from hookyard.clock import utcnow
@@ -205,3 +205,26 @@ async def test_a_claimed_delivery_of_a_stopped_record_is_held_not_sent(store: St
         )
     assert await _claim(store, 10, utcnow(), 60) == []
     assert list((await tenancy.delivery_states(store)).values()) == ["held"]
+
+
+async def test_a_claim_hands_a_hosts_deliveries_over_in_due_order(store: Store) -> None:
+    """The worker sends a host's claimed deliveries in the order the claim returns them, so a
+    replay reaches the receiver in publish order only if the claim keeps due order (here the
+    reverse of the insert order, which a scan would follow)."""
+    await _queue(store, 40)
+    table = schema.deliveries
+    async with store.db.read() as connection:
+        ids = (await connection.execute(select(table.c.id).order_by(table.c.id))).scalars().all()
+    start = utcnow() - timedelta(minutes=1)
+    due = {
+        delivery_id: start + timedelta(microseconds=len(ids) - n)
+        for n, delivery_id in enumerate(ids)
+    }
+    async with store.db.write() as connection:
+        for delivery_id, at in due.items():
+            await connection.execute(
+                update(table).where(table.c.id == delivery_id).values(next_attempt_at=at)
+            )
+    claimed = await _claim(store, 100)
+    assert len(claimed) == 40
+    assert [job.id for job in claimed] == sorted(due, key=due.__getitem__)
