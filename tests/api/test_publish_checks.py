@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from hookyard import ids
 from hookyard.cli.runtime import Runtime
@@ -161,3 +162,29 @@ async def test_subscription_errors_name_wire_fields(
     form = await api.post(path, data={"url": "x"}, headers=headers)
     assert form.status_code == 400
     assert list(form.json()["errors"]) == ["Content-Type"]
+
+
+async def test_a_known_business_unit_is_looked_up_once_per_process(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """The check that the business unit exists reads the database once, not on every publish:
+    the statements the real engine runs are counted while the same tenant publishes again."""
+    tenant, headers = await _admin(api, runtime)
+    first = await api.post(f"{EVENTS}/precon", json=_precon(tenant), headers=headers)
+    assert first.status_code == 202, first.text
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    engine = runtime.store.db.reader.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for n in range(3):
+            again = _precon(tenant, projectId=f"p-{n + 2}")
+            answer = await api.post(f"{EVENTS}/precon", json=again, headers=headers)
+            assert answer.status_code == 202, answer.text
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [s for s in statements if "business_units" in s] == []
+    assert await runtime.store.events.count() == 4

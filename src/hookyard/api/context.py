@@ -11,6 +11,7 @@ from hookyard.config import Settings
 from hookyard.services.alerts import Alerts, OperationalEvents
 from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
+from hookyard.services.events import EventService
 from hookyard.services.health import Health
 from hookyard.services.identity import Identity
 from hookyard.services.subscriptions import Subscriptions
@@ -46,6 +47,9 @@ class AppContext:
     alerts: Alerts
     events: OperationalEvents
     health: Health
+    publishing: EventService
+    """One per process, so that its cache of the companies and business units events name
+    lives across requests."""
     intake: Intake = field(default_factory=Intake)
 
 

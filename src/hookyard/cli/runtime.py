@@ -25,6 +25,7 @@ from hookyard.services.alerts import Alerts, OperationalEvents
 from hookyard.services.approvals import Approvals
 from hookyard.services.credentials import Credentials
 from hookyard.services.deliveries import DeliveryService
+from hookyard.services.events import EventService
 from hookyard.services.health import Health
 from hookyard.services.identity import Identity
 from hookyard.services.overview import Overview
@@ -76,6 +77,12 @@ class Runtime:
             alerts=self.alerts,
             events=self.events,
             health=self.health,
+            publishing=EventService(
+                self.store,
+                self.catalog,
+                public_base_url=self.settings.public_base_url,
+                max_batch_events=self.settings.max_batch_events,
+            ),
             intake=self.intake,
         )
 

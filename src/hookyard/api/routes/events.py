@@ -42,12 +42,7 @@ def _service(request: Request) -> EventService:
     ctx = context(request)
     if ctx.intake.closed_because is not None:
         raise errors.Unavailable(ctx.intake.closed_because)
-    return EventService(
-        ctx.store,
-        ctx.catalog,
-        public_base_url=ctx.settings.public_base_url,
-        max_batch_events=ctx.settings.max_batch_events,
-    )
+    return ctx.publishing
 
 
 def _mark_replay(response: Response, published: list[Published]) -> None:
