@@ -201,6 +201,10 @@ class Worker:
         full their deliveries are due but not claimable, so the next due time says nothing:
         sleep until a host has room (that wakes the claimer) instead of looping on empty claims.
         """
+        if self._wake.is_set():
+            # Work arrived while claiming (a publish at a high rate): claim again at once, without
+            # asking when the next retry is due (a round trip per claim, of no use now).
+            return
         timeout = self._config.poll_interval_seconds
         if not any(n >= self._config.host_backlog for n in self._per_host.values()):
             try:
