@@ -165,7 +165,7 @@ WHERE d.id = u.id AND d.state = 'in_flight'
 STOP = (
     "UPDATE subscriptions s SET status = 'Stopped', status_changed_at = $1,"
     " stop_reason = u.reason FROM unnest($2::text[], $3::text[]) AS u(id, reason)"
-    " WHERE s.id = u.id AND s.status = 'Active'"
+    " WHERE s.id = u.id AND s.status = 'Active' RETURNING s.id"
 )
 HOLD = (
     "UPDATE deliveries SET state = 'held', updated_at = $1 WHERE state = 'pending'"
@@ -332,22 +332,25 @@ class PostgresQueue:
 
     # finish
 
-    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> None:
+    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
         if not tries:
-            return
+            return frozenset()
         values = _record_values(tries, stamp(now))
         unfinished = sorted({t.subscription_id for t in tries if not t.succeeded})
+        stopped: frozenset[str] = frozenset()
         async with self._durable_connection() as connection:
             if not unfinished:
                 await connection.execute(RECORD, *values)
-                return
+                return stopped
             async with connection.transaction():
                 await connection.execute(RECORD, *values)
                 stops = [(t.subscription_id, t.stop_reason) for t in tries if t.stop_reason]
                 if stops:
                     ids_, reasons = zip(*stops, strict=True)
-                    await connection.execute(STOP, stamp(now), list(ids_), list(reasons))
+                    rows = await connection.fetch(STOP, stamp(now), list(ids_), list(reasons))
+                    stopped = frozenset(row[0] for row in rows)
                 await connection.execute(HOLD, stamp(now), unfinished)
+        return stopped
 
     # leases
 

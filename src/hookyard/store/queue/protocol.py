@@ -147,9 +147,11 @@ class QueueBackend(Protocol):
         whose record is no longer Active are held instead of returned."""
         ...
 
-    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> None:
+    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
         """Record a batch of tries in one transaction: attempts, states, Stopped records, and
-        the pending deliveries of records no longer Active held."""
+        the pending deliveries of records no longer Active held. Returns the ids of the records
+        this batch Stopped (Active until it): a record is Stopped by one batch only, whichever
+        process records it, so each Stop is announced once."""
         ...
 
     async def extend(self, delivery_ids: Sequence[str], *, until: datetime) -> None:

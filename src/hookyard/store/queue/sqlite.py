@@ -130,7 +130,7 @@ RECORD = (
 )
 STOP = (
     "UPDATE subscriptions SET status = 'Stopped', status_changed_at = ?, stop_reason = ?"
-    " WHERE id = ? AND status = 'Active'"
+    " WHERE id = ? AND status = 'Active' RETURNING id"
 )
 HOLD = (
     "UPDATE deliveries SET state = 'held', updated_at = ? WHERE state = 'pending'"
@@ -258,9 +258,10 @@ class SqliteQueue:
 
     # finish
 
-    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> None:
-        if tries:
-            await self._run(lambda connection: _finish(connection, tries, stamp(now)))
+    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
+        if not tries:
+            return frozenset()
+        return await self._run(lambda connection: _finish(connection, tries, stamp(now)))
 
     # leases
 
@@ -342,7 +343,7 @@ def _next_due(connection: sqlite3.Connection) -> str | None:
     return min((row[0] for row in firsts if row is not None), default=None)
 
 
-def _finish(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -> None:
+def _finish(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -> frozenset[str]:
     connection.executemany(INSERT_ATTEMPT, [_attempt_row(t) for t in tries])
     # Successes (the common case) in one statement per status code, not one per row.
     by_status: dict[int | None, list[str]] = {}
@@ -354,12 +355,22 @@ def _finish(connection: sqlite3.Connection, tries: Sequence[Finished], now: str)
     others = [_record_row(t, now) for t in tries if not t.succeeded]
     if others:
         connection.executemany(RECORD, others)
-    stops = [(now, t.stop_reason, t.subscription_id) for t in tries if t.stop_reason]
-    if stops:
-        connection.executemany(STOP, stops)
+    stopped = _stop(connection, tries, now)
     unfinished = sorted({t.subscription_id for t in tries if not t.succeeded})
     if unfinished:
         connection.execute(HOLD, (now, id_list(unfinished)))
+    return stopped
+
+
+def _stop(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -> frozenset[str]:
+    """Stop the records of the tries that say so (rare: one statement each); the ids of those
+    that were Active until now."""
+    stopped: set[str] = set()
+    for attempt in tries:
+        if attempt.stop_reason:
+            values = (now, attempt.stop_reason, attempt.subscription_id)
+            stopped.update(row[0] for row in connection.execute(STOP, values).fetchall())
+    return frozenset(stopped)
 
 
 def _attempt_row(attempt: Finished) -> tuple[Any, ...]:
