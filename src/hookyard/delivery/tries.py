@@ -122,6 +122,8 @@ class Recorder:
             body,
             state=state,
             retry_at=decision.retry_at,
+            earlier_attempts=job.earlier_attempts,
+            product=job.product,
         )
         if decision.stop_reason is not None:
             return dataclasses.replace(finished, stop_reason=decision.stop_reason)

@@ -400,7 +400,7 @@ def _observe(job: Claimed, result: sending.Result) -> None:
         "delivery_attempt",
         extra={
             "delivery_id": job.id,
-            "attempt": job.attempt,
+            "attempt": job.number,
             "status": result.status_code,
             "duration_ms": round(result.duration_ms, 1),
             "outcome": result.outcome.value,

@@ -81,7 +81,8 @@ LEASE_OF_HOST = (
 )
 LOAD = (
     "SELECT d.id, d.subscription_id, d.host, d.attempts, s.callback_url, e.body,"
-    " s.secret_key, s.previous_secret_key, s.previous_secret_until, d.sequence, s.status"
+    " s.secret_key, s.previous_secret_key, s.previous_secret_until, d.sequence,"
+    " d.earlier_attempts, s.product, s.status"
     " FROM deliveries d JOIN events e ON e.id = d.event_id"
     " JOIN subscriptions s ON s.id = d.subscription_id"
     " WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id"
@@ -95,7 +96,11 @@ HOLD_CLAIMED = (
 def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
     """A `LOAD` row (its record Active); a row that does not read comes back with its `problem`
     set."""
-    delivery_id, subscription_id, host, attempts, url, body, current, previous, until, n, _ = row
+    values = tuple(row)
+    delivery_id, subscription_id, host, attempts, url, body, current, previous, until, n = values[
+        :10
+    ]
+    earlier, product = values[10], values[11]
     try:
         return Claimed(
             delivery_id,
@@ -108,6 +113,8 @@ def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
             previous,
             read_stamp(until),
             sequence=None if n is None else int(n),
+            earlier_attempts=int(earlier),
+            product=str(product),
         )
     except (TypeError, ValueError) as exc:
         return Claimed.unreadable(delivery_id, subscription_id, host, int(attempts or 0), exc)
@@ -377,7 +384,7 @@ def _attempt_row(attempt: Finished) -> tuple[Any, ...]:
     return (
         ids.prefixed(ids.ATTEMPT),
         attempt.delivery_id,
-        attempt.attempt,
+        attempt.number,
         stamp(attempt.started_at),
         attempt.duration_ms,
         attempt.outcome.value,
