@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 
-from hookyard import clock
+from hookyard import clock, metrics
+from hookyard.delivery import tries
 from hookyard.delivery.supervision import Backoff, Repeats
 from hookyard.store.queue import Finished, QueueBackend
 
@@ -112,5 +114,7 @@ class Recorder:
                 await asyncio.sleep(self._backoff.delay(failures))
                 continue
             self.recorded += len(batch)
+            # Counted once committed, so the counter agrees with the attempt rows.
+            metrics.results(Counter((t.product, tries.result(t)) for t in batch))
             self._repeats.recovered("record", "recording finished tries")
             return stopped
