@@ -98,6 +98,7 @@ class Runtime:
             ),
             overview=Overview(self.store),
             approvals=self.approvals,
+            alerts=self.alerts,
         )
 
     def app(self) -> FastAPI:
