@@ -161,8 +161,13 @@ async def _stop(store: Store, record_id: str, reason: str) -> None:
         )
 
 
-async def test_a_post_of_the_url_announces_the_reactivation(
-    api: httpx.AsyncClient, runtime: Runtime, receiver: Receiver, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+async def test_a_post_or_put_of_the_url_announces_the_reactivation(
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
 ) -> None:
     caplog.set_level(logging.INFO, logger="hookyard.alerts")
     me = await caller(api, runtime)
@@ -170,7 +175,8 @@ async def test_a_post_of_the_url_announces_the_reactivation(
     assert (await api.post(me.path("setups"), json=body, headers=me.headers)).status_code == 200
     (record,) = await runtime.store.subscriptions.of_client(me.client_id)
     await _stop(runtime.store, record.id, "5 tries failed")
-    assert (await api.post(me.path("setups"), json=body, headers=me.headers)).status_code == 200
+    again = await api.request(method, me.path("setups"), json=body, headers=me.headers)
+    assert again.status_code == 200, again.text
     (line,) = _lines(caplog, REACTIVATED_LINE)
     assert me.client_id in line
 
