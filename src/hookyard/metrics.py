@@ -8,6 +8,8 @@ store's state (queue depth, Stopped records, in-flight per host) are read at scr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import Counter
 
 CHALLENGES = Counter(
@@ -29,6 +31,18 @@ DELIVERIES_CREATED = Counter(
 OPERATIONAL_EVENTS = Counter(
     "hookyard_operational_events", "Operational events raised, by type", ["type"]
 )
+DELIVERY_RESULTS = Counter(
+    "hookyard_delivery_results",
+    "Delivery tries recorded, by product and what became of the delivery: succeeded, retrying "
+    "(failed, another try is due), exhausted (failed, no tries left), gone (410 Gone: given up "
+    "at once)",
+    ["product", "outcome"],
+)
+SUCCEEDED = "succeeded"
+RETRYING = "retrying"
+EXHAUSTED = "exhausted"
+GONE = "gone"
+RESULTS = (SUCCEEDED, RETRYING, EXHAUSTED, GONE)
 
 
 def challenge(passed: bool) -> None:
@@ -37,6 +51,12 @@ def challenge(passed: bool) -> None:
 
 def token_request(result: str) -> None:
     TOKEN_REQUESTS.labels(result).inc()
+
+
+def results(counts: Mapping[tuple[str, str], int]) -> None:
+    """Count recorded tries: {(product, one of RESULTS): how many}."""
+    for (product, outcome), count in counts.items():
+        DELIVERY_RESULTS.labels(product, outcome).inc(count)
 
 
 def ingested(product: str, events: int, deliveries: int) -> None:

@@ -157,6 +157,12 @@ class Delivery:
     updated_at: datetime
     last_status: int | None = None
     last_error: str | None = None
+    earlier_attempts: int = 0
+    """Tries of earlier rounds (before a redeliver or recover); `attempts` counts this round's."""
+
+    @property
+    def tries_in_all(self) -> int:
+        return self.earlier_attempts + self.attempts
 
 
 @dataclass(frozen=True)

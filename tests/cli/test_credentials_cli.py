@@ -4,11 +4,16 @@ and nothing stored."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from hookyard.cli import runtime as runtimes
+from hookyard.store import schema
+from tests.support import tenancy
 from tests.support.cli import Cli
 
 
@@ -222,3 +227,51 @@ def test_partners_create_connect_and_disconnect(cli: Cli) -> None:
         "connected": False,
         "changed": True,
     }
+
+
+def _operational_events(cli: Cli, client_id: str) -> list[str]:
+    """The operational events queued for a client's own alert urls, oldest first, as types."""
+
+    async def read() -> list[str]:
+        wired = runtimes.build(cli.settings)
+        events = schema.events
+        try:
+            async with wired.store.db.read() as connection:
+                rows = await connection.execute(
+                    select(events.c.event_type)
+                    .where(events.c.product == "hookyard", events.c.partition_value == client_id)
+                    .order_by(events.c.id)
+                )
+                return list(rows.scalars())
+        finally:
+            await wired.close()
+
+    return asyncio.run(read())
+
+
+def test_partners_disconnect_and_connect_raise_stopped_and_reactivated(cli: Cli) -> None:
+    company = cli.company()
+    partner = cli.json("partners", "create", "Integrator")["id"]
+    client = cli.json("clients", "create", "--partner", partner, "--scopes", "dis:read")[
+        "client_id"
+    ]
+    pair = ["--partner", partner, "--company", company]
+    cli.json("partners", "connect", *pair)
+
+    async def subscribe() -> None:
+        wired = runtimes.build(cli.settings)
+        try:
+            owner = tenancy.Tenant(company, client)
+            await tenancy.subscribe(
+                wired.store, owner, "setups", "EmployeeCreated", "http://p.test/"
+            )
+        finally:
+            await wired.close()
+
+    asyncio.run(subscribe())
+    assert cli.json("partners", "disconnect", *pair)["changed"] is True
+    assert _operational_events(cli, client) == ["subscription.stopped"]
+    assert cli.json("partners", "connect", *pair)["changed"] is True
+    assert _operational_events(cli, client) == ["subscription.stopped", "subscription.reactivated"]
+    assert cli.json("partners", "connect", *pair)["changed"] is False
+    assert len(_operational_events(cli, client)) == 2

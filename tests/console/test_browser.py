@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -242,6 +242,92 @@ async def test_the_operator_sees_every_tenant(site: Site, page: Page) -> None:
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await browser.shoot(page, "login")
+
+
+async def test_the_phone_header_shows_the_whole_client_label(site: Site, page: Page) -> None:
+    tenant = await make_tenant(site.runtime, "Long Name Paving")
+    issued = await site.runtime.credentials.create_client(
+        scopes=["hookyard:admin"],
+        company_id=tenant.company.id,
+        name="Tri-County Paving Estimating Integration",
+    )
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await _sign_in(page, site, replace(tenant, client_id=issued.client.id, secret=issued.secret))
+    label = page.locator("header .who .who-name")
+    await expect(label).to_have_text("Tri-County Paving Estimating Integration (operator)")
+    clipped = await label.evaluate(
+        "e => e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight"
+    )
+    assert not clipped, "the client label is cut off"
+    box = await label.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 390
+    await browser.shoot(page, "header-long-label")
+
+
+def _unapproved(site: Site, path: str) -> str:
+    """A receiver url by the name `localhost`: the served process makes `127.0.0.1` a host that
+    needs approval, and alert urls are subscriptions like any other."""
+    return site.receiver.url(path).replace("127.0.0.1", "localhost")
+
+
+async def test_alert_urls_are_listed_added_and_removed(site: Site, page: Page) -> None:
+    tenant = await make_tenant(site.runtime, "Alerting Paving")
+    await _sign_in(page, site, tenant)
+    await page.get_by_role("link", name="Alerts", exact=True).click()
+    await expect(page.get_by_role("heading", name="Alert urls")).to_be_visible()
+    await expect(page.get_by_text("No alert urls yet.")).to_be_visible()
+
+    await page.get_by_label("Alert url").fill("not a url")
+    await page.get_by_role("button", name="Add (runs the challenge)").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Nothing was changed.")
+    await expect(page.get_by_label("Alert url")).to_have_value("not a url")
+    await browser.shoot(page, "alerts-refused")
+    site.receiver.answer("/alerts-down", Behaviour(status=503))
+    await page.get_by_label("Alert url").fill(_unapproved(site, "/alerts-down"))
+    await page.get_by_role("button", name="Add (runs the challenge)").click()
+    await expect(page.get_by_role("alert")).to_contain_text("challenge")
+    assert await site.runtime.alerts.targets(tenant.client_id, tenant.company.id) == []
+
+    url = _unapproved(site, "/tenant-alerts")
+    await page.get_by_label("Alert url").fill(url)
+    await page.get_by_label("subscription.approval_requested").uncheck()
+    await page.get_by_role("button", name="Add (runs the challenge)").click()
+    await expect(page.get_by_role("status")).to_contain_text("answered its challenge")
+    card = page.locator("section.alert").filter(has_text=url)
+    await expect(card).to_contain_text("subscription.stopped")
+    await expect(card).not_to_contain_text("subscription.approval_requested")
+    (target,) = await site.runtime.alerts.targets(tenant.client_id, tenant.company.id)
+    assert target.url == url
+    await expect(page.locator("#secret-key")).to_have_text(target.secret_key)
+    await browser.shoot(page, "alerts-added")
+
+    await card.get_by_role("button", name="Remove").click()
+    await expect(page.get_by_role("status")).to_contain_text("Removed")
+    await expect(page.get_by_text("No alert urls yet.")).to_be_visible()
+    assert await site.runtime.alerts.targets(tenant.client_id, tenant.company.id) == []
+
+    await page.get_by_role("button", name="Sign out").click()
+    admin = await console.operator(site.runtime)
+    await _sign_in(page, site, admin)
+    await page.get_by_role("link", name="Alerts", exact=True).click()
+    await expect(page.get_by_text("every tenant's operational events")).to_be_visible()
+    ops = _unapproved(site, "/operator-alerts")
+    await page.get_by_label("Alert url").fill(ops)
+    await page.get_by_role("button", name="Add (runs the challenge)").click()
+    await expect(page.locator("section.alert").filter(has_text=ops)).to_be_visible()
+    assert [t.url for t in await site.runtime.alerts.targets()] == [ops]
+    await page.goto(f"{site.base}/console/alerts")
+    await browser.shoot(page, "operator-alerts")
+    await (
+        page.locator("section.alert")
+        .filter(has_text=ops)
+        .get_by_role("button", name="Remove")
+        .click()
+    )
+    await expect(page.get_by_role("status")).to_contain_text("Removed")
+    assert await site.runtime.alerts.targets() == []
 
 
 async def test_the_operator_approves_a_pending_host(site: Site, page: Page) -> None:

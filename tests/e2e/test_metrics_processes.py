@@ -1,6 +1,7 @@
-"""`/metrics` and `/readyz` with separate processes: a worker process's delivery tries show in
-the API process's `/metrics` (prometheus-client multiprocess mode, PROMETHEUS_MULTIPROC_DIR),
-and the API process is ready once the worker process's heartbeat row is fresh."""
+"""`/metrics` and `/readyz` with separate processes: a worker process's delivery tries (and their
+results by product) show in the API process's `/metrics` (prometheus-client multiprocess mode,
+PROMETHEUS_MULTIPROC_DIR), and the API process is ready once the worker process's heartbeat row
+is fresh."""
 
 from __future__ import annotations
 
@@ -21,17 +22,24 @@ pytestmark = pytest.mark.slow
 TOKEN = "e2e-scrape-token"
 
 
-async def _attempts(base: str) -> float:
+async def _sample(base: str, name: str, labels: dict[str, str]) -> float:
     async with httpx.AsyncClient(base_url=base, timeout=20) as client:
         response = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.text
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:
-            if sample.name == "hookyard_delivery_attempts_total" and sample.labels == {
-                "outcome": "success"
-            }:
+            if sample.name == name and sample.labels == labels:
                 return sample.value
     return 0.0
+
+
+async def _attempts(base: str) -> float:
+    return await _sample(base, "hookyard_delivery_attempts_total", {"outcome": "success"})
+
+
+async def _results(base: str) -> float:
+    labels = {"product": "precon", "outcome": "succeeded"}
+    return await _sample(base, "hookyard_delivery_results_total", labels)
 
 
 async def _ready(base: str) -> float:
@@ -67,9 +75,11 @@ async def test_the_api_process_reports_the_worker_process_counters(
             await receiver.wait_for(lambda: len(receiver.posts()) == 1, 30, "the delivery")
             await _eventually(lambda: _ready(base), 200, "the worker's heartbeat")
             await _eventually(lambda: _attempts(base), 1.0, "the worker's try in /metrics")
+            await _eventually(lambda: _results(base), 1.0, "the worker's result in /metrics")
             assert worker.stop() == 0, worker.errors
         assert await _ready(base) == 503  # the worker removed its row on its way out
         assert await _attempts(base) == 1.0  # a stopped process's counts are kept
+        assert await _results(base) == 1.0
 
 
 async def _eventually(read: Callable[[], Awaitable[float]], expected: float, what: str) -> None:

@@ -4,6 +4,7 @@ requests the test made."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import httpx
@@ -99,6 +100,41 @@ async def _subscribe(api: httpx.AsyncClient, me: Caller, url: str, event_type: s
     assert response.status_code == 200, response.text
 
 
+async def _store_results(runtime: Runtime) -> dict[tuple[str, str], int]:
+    """Each attempt row classified as `hookyard_delivery_results` counts it, by product: a
+    success; the last try of a failed delivery (gone when it answered 410); else retrying."""
+    a, d, s = schema.attempts, schema.deliveries, schema.subscriptions
+    query = select(
+        s.c.product, a.c.outcome, a.c.number, a.c.status_code, d.c.state, d.c.attempts
+    ).select_from(a.join(d, d.c.id == a.c.delivery_id).join(s, s.c.id == d.c.subscription_id))
+    query = query.add_columns(d.c.earlier_attempts)
+    results: Counter[tuple[str, str]] = Counter()
+    async with runtime.store.db.read() as connection:
+        for product, outcome, number, status, state, tries, earlier in await connection.execute(
+            query
+        ):
+            if outcome == "success":
+                result = "succeeded"
+            elif state == "failed" and number == earlier + tries:
+                result = "gone" if status == 410 else "exhausted"
+            else:
+                result = "retrying"
+            results[(product, result)] += 1
+    return dict(results)
+
+
+def _results(before: Samples, after: Samples) -> dict[tuple[str, str], int]:
+    """The change of `hookyard_delivery_results_total` between two scrapes, by label."""
+    found: dict[tuple[str, str], int] = {}
+    for (name, labels), count in after.items():
+        if name == "hookyard_delivery_results_total":
+            key = (dict(labels)["product"], dict(labels)["outcome"])
+            change = int(count - before.get((name, labels), 0.0))
+            if change:
+                found[key] = change
+    return found
+
+
 async def test_a_scrape_while_deliveries_run_matches_the_store(
     metered: tuple[httpx.AsyncClient, Runtime], receiver: Receiver
 ) -> None:
@@ -109,47 +145,72 @@ async def test_a_scrape_while_deliveries_run_matches_the_store(
         me = await caller(api, wired)
         await _subscribe(api, me, receiver.url("/hook"), "EmployeeCreated")
         await _subscribe(api, me, slow.url("/hook"), "LocationDeleted")
+        await _subscribe(api, me, receiver.url("/failing"), "EquipmentCreated")
+        await _subscribe(api, me, receiver.url("/gone"), "EquipmentDeleted")
         slow.answer("/hook", Behaviour(blackhole=True))  # challenged already: now it hangs
+        receiver.answer("/failing", Behaviour(status=500))
+        receiver.answer("/gone", Behaviour(status=410))
         async with engine.running_worker(wired.store, timeout=60):
             publish = engine.events(wired.store).publish
-            for number in range(8):
-                event_type = "EmployeeCreated" if number < 5 else "LocationDeleted"
+            types = ["EmployeeCreated"] * 5 + ["LocationDeleted"] * 3
+            types += ["EquipmentCreated", "EquipmentDeleted"]
+            for number, event_type in enumerate(types):
                 event = {"eventType": event_type, "companyId": me.tenant.company.id}
                 event.update(businessUnitId=me.unit, id=f"e-{number}")
                 await publish("setups", event, publisher_id="pub")
-            await receiver.wait_for(lambda: len(receiver.posts()) == 5, what="5 deliveries")
+            await receiver.wait_for(lambda: len(receiver.posts("/hook")) == 5, what="5 deliveries")
             await slow.wait_for(lambda: len(slow.posts()) == 3, what="3 hanging deliveries")
 
             async def recorded() -> bool:
                 counts = await _store_counts(wired)
-                return counts["deliveries"].get(("setups", "succeeded")) == 5
+                return (
+                    counts["deliveries"].get(("setups", "succeeded")) == 5
+                    and counts["deliveries"].get(("setups", "failed")) == 2
+                )
 
-            await engine.eventually(recorded, what="5 deliveries recorded")
+            await engine.eventually(recorded, what="5 deliveries recorded, 2 given up")
+
+            async def counted() -> bool:
+                return _results(before, await scrape(api)) == await _store_results(wired)
+
+            await engine.eventually(counted, what="the results counter to match the store")
             after = await scrape(api)
             store = await _store_counts(wired)
+            results = await _store_results(wired)
     finally:
         await slow.stop()
 
     assert value(after, "hookyard_deliveries", product="setups", state="succeeded") == 5
+    assert value(after, "hookyard_deliveries", product="setups", state="failed") == 2
     assert store["deliveries"][("setups", "in_flight")] == 3
     assert value(after, "hookyard_deliveries", product="setups", state="in_flight") == 3
     slow_host = f"127.0.0.1:{slow.port}"
     assert store["in_flight"] == {(slow_host,): 3}
     assert value(after, "hookyard_in_flight", host=slow_host) == 3
     assert value(after, "hookyard_subscriptions", product="setups", status="Active") == 2
-    assert store["subscriptions"] == {("setups", "Active"): 2}
+    assert value(after, "hookyard_subscriptions", product="setups", status="Stopped") == 2
+    assert store["subscriptions"] == {("setups", "Active"): 2, ("setups", "Stopped"): 2}
     assert value(after, "hookyard_queue_due") == 0
 
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
+    # 5 successes; 5 tries of the failing url (4 retried, the last exhausted); one 410.
+    assert results == {
+        ("setups", "succeeded"): 5,
+        ("setups", "retrying"): 4,
+        ("setups", "exhausted"): 1,
+        ("setups", "gone"): 1,
+    }
+    assert _results(before, after) == results
     assert delta("hookyard_delivery_attempts_total", outcome="success") == 5
-    assert store["attempts"] == {("success",): 5}
-    assert delta("hookyard_events_ingested_total", product="setups") == 8
-    assert delta("hookyard_deliveries_created_total", product="setups") == 8
-    assert delta("hookyard_challenges_total", result="passed") == 2
+    assert delta("hookyard_delivery_attempts_total", outcome="http_error") == 6
+    assert store["attempts"] == {("success",): 5, ("http_error",): 6}
+    assert delta("hookyard_events_ingested_total", product="setups") == 10
+    assert delta("hookyard_deliveries_created_total", product="setups") == 10
+    assert delta("hookyard_challenges_total", result="passed") == 4
     assert delta("hookyard_token_requests_total", result="issued") == 1
-    assert delta("hookyard_delivery_seconds_count") == 5
+    assert delta("hookyard_delivery_seconds_count") == 11
 
 
 async def test_the_oldest_due_delivery_and_failed_tokens_are_counted(

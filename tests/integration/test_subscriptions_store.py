@@ -171,7 +171,9 @@ async def test_partner_disconnect_stops_and_reconnect_restores(store: Store) -> 
     await store.subscriptions.save([active, failed, deleted, *untouched], [], client_limit=10)
 
     later = NOW + timedelta(minutes=1)
-    assert await store.subscriptions.set_partner_connected(partner.id, company, False, later) == 1
+    assert (
+        len(await store.subscriptions.set_partner_connected(partner.id, company, False, later)) == 1
+    )
     stopped = await store.subscriptions.get(active.id)
     assert stopped is not None
     assert (stopped.status, stopped.stop_reason, stopped.status_changed_at) == (
@@ -182,7 +184,9 @@ async def test_partner_disconnect_stops_and_reconnect_restores(store: Store) -> 
     for record in (failed, deleted, *untouched):
         assert await store.subscriptions.get(record.id) == record
 
-    assert await store.subscriptions.set_partner_connected(partner.id, company, True, later) == 1
+    assert (
+        len(await store.subscriptions.set_partner_connected(partner.id, company, True, later)) == 1
+    )
     restored = await store.subscriptions.get(active.id)
     assert restored is not None
     assert (restored.status, restored.stop_reason) == (ACTIVE, None)

@@ -2,7 +2,8 @@
 held deliveries kept within their bounds (`hookyard.services.probes`).
 
 A passing probe raises `subscription.recovered` as an operational event (a log line, and a
-signed delivery to the operator's and the client's alert urls, `services.alerts`).
+signed delivery to the operator's and the client's alert urls, `services.alerts`), and
+`subscription.reactivated` when it made the url's records Active again (`autoReactivate`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from hookyard.delivery.netguard import Guard
     from hookyard.services.probes import Announce, UrlProbes
     from hookyard.store import Store
-    from hookyard.store.stopped import StoppedUrl
 
 log = logging.getLogger("hookyard.probes")
 MAX_PERIOD_SECONDS = 60.0
@@ -43,20 +43,7 @@ def url_probes(settings: Settings, store: Store, guard: Guard) -> UrlProbes:
 def _operational(store: Store) -> Announce:
     from hookyard.services import alerts
 
-    events = alerts.OperationalEvents(store)
-
-    async def announce(url: StoppedUrl, reactivated: bool, released: int) -> None:
-        data = {
-            "callbackUrl": url.callback_url,
-            "subscriptionIds": list(url.record_ids),
-            "reactivated": reactivated,
-            "released": released,
-        }
-        await events.raise_event(
-            alerts.URL_RECOVERED, data, company_id=url.company_id, client_id=url.client_id
-        )
-
-    return announce
+    return alerts.OperationalEvents(store).url_recovered
 
 
 async def run(probes: UrlProbes, stop: asyncio.Event, period: float | None = None) -> None:

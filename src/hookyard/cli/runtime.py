@@ -97,12 +97,15 @@ class Runtime:
                 lifetime=timedelta(minutes=settings.console_session_minutes),
             ),
             deliveries=DeliveryService(self.store, on_recovered=self.events.recovered),
-            records=RecordActions(self.store, settings, self.prober),
+            records=RecordActions(
+                self.store, settings, self.prober, on_reactivated=self.events.reactivated
+            ),
             test_events=TestEvents(
                 self.store, self.catalog, public_base_url=settings.public_base_url
             ),
             overview=Overview(self.store),
             approvals=self.approvals,
+            alerts=self.alerts,
         )
 
     def app(self) -> FastAPI:
@@ -152,6 +155,7 @@ def build(settings: Settings) -> Runtime:
     credentials.on_connection_change(subscriptions.connection_changed)
     events = OperationalEvents(store)
     subscriptions.on_reactivated(events.reactivated)
+    subscriptions.on_stopped(events.stopped)
     approvals.on_requested(events.approval_requested)
     return Runtime(
         settings=settings,

@@ -7,7 +7,7 @@ from importlib import resources
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from hookyard.console import auth, operator, portal, web
+from hookyard.console import alerts, auth, operator, portal, web
 from hookyard.console.context import ConsoleContext
 
 
@@ -16,5 +16,5 @@ def install(app: FastAPI, context: ConsoleContext) -> None:
     app.state.console = context
     static = resources.files("hookyard.console").joinpath("static")
     app.mount(f"{web.PREFIX}/static", StaticFiles(directory=str(static)), name="console-static")
-    for module in (auth, portal, operator):
+    for module in (auth, portal, operator, alerts):
         app.include_router(module.router, prefix=web.PREFIX)

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
+from hookyard.services.alerts import Alerts
 from hookyard.services.approvals import Approvals
 from hookyard.services.deliveries import DeliveryService
 from hookyard.services.overview import Overview
@@ -28,6 +29,7 @@ class ConsoleContext:
     test_events: TestEvents
     overview: Overview
     approvals: Approvals
+    alerts: Alerts
 
     @property
     def secure_cookies(self) -> bool:

@@ -10,11 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 
-from hookyard import clock
+from hookyard import clock, metrics
+from hookyard.delivery import tries
 from hookyard.delivery.supervision import Backoff, Repeats
 from hookyard.store.queue import Finished, QueueBackend
+
+Recorded = Callable[[list[Finished], frozenset[str]], None]
+"""Called after each batch: its tries, and the ids of the records it Stopped (none when the
+batch could not be recorded)."""
 
 FLUSH_MAX = 1000
 FLUSH_PARALLEL_MIN = 100
@@ -32,7 +38,7 @@ class Recorder:
         *,
         now: clock.Clock = clock.utcnow,
         give_up_seconds: float = 60.0,
-        on_recorded: Callable[[list[Finished]], None] = lambda _batch: None,
+        on_recorded: Recorded = lambda _batch, _stopped: None,
         backoff: Backoff = Backoff(),
     ) -> None:
         self._queue = queue
@@ -83,18 +89,19 @@ class Recorder:
         return batch, False
 
     async def _record(self, batch: list[Finished], writers: asyncio.Semaphore) -> None:
+        stopped: frozenset[str] = frozenset()
         try:
-            await self._record_with_backoff(batch)
+            stopped = await self._record_with_backoff(batch)
         finally:
             writers.release()
-            self._on_recorded(batch)
+            self._on_recorded(batch, stopped)
 
-    async def _record_with_backoff(self, batch: list[Finished]) -> None:
+    async def _record_with_backoff(self, batch: list[Finished]) -> frozenset[str]:
         started = time.monotonic()
         failures = 0
         while True:
             try:
-                await self._queue.finish(batch, now=self._now())
+                stopped = await self._queue.finish(batch, now=self._now())
             except Exception as exc:
                 failures += 1
                 self._repeats.failed("record", "recording finished tries failed", exc)
@@ -103,9 +110,11 @@ class Recorder:
                         "%d tries were not recorded; their leases expire and they are tried again",
                         len(batch),
                     )
-                    return
+                    return frozenset()
                 await asyncio.sleep(self._backoff.delay(failures))
                 continue
             self.recorded += len(batch)
+            # Counted once committed, so the counter agrees with the attempt rows.
+            metrics.results(Counter((t.product, tries.result(t)) for t in batch))
             self._repeats.recovered("record", "recording finished tries")
-            return
+            return stopped

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from datetime import datetime
 
-from hookyard import clock, models, retry
+from hookyard import clock, metrics, models, retry
 from hookyard.delivery import sender as sending
 from hookyard.store.queue import Claimed, Finished
 
@@ -122,12 +122,23 @@ class Recorder:
             body,
             state=state,
             retry_at=decision.retry_at,
+            earlier_attempts=job.earlier_attempts,
+            product=job.product,
         )
         if decision.stop_reason is not None:
             return dataclasses.replace(finished, stop_reason=decision.stop_reason)
         if stop:
             return _with_stop(finished)
         return finished
+
+
+def result(finished: Finished) -> str:
+    """What the try made of its delivery, as `hookyard_delivery_results` counts it."""
+    if finished.state is models.DeliveryState.SUCCEEDED:
+        return metrics.SUCCEEDED
+    if finished.state is models.DeliveryState.PENDING:
+        return metrics.RETRYING
+    return metrics.GONE if finished.stop_reason == retry.GONE_REASON else metrics.EXHAUSTED
 
 
 def _state(succeeded: bool, retry_at: datetime | None) -> tuple[models.DeliveryState, bool]:

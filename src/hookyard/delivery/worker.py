@@ -55,7 +55,8 @@ BEAT_SECONDS = 5.0
 ATTEMPTS = MetricCounter("hookyard_delivery_attempts", "Delivery tries by outcome", ["outcome"])
 LATENCY = Histogram("hookyard_delivery_seconds", "Duration of one delivery try")
 _COUNTERS = {outcome: ATTEMPTS.labels(outcome.value) for outcome in models.Outcome}
-ExhaustedHook = Callable[[list[Finished]], Awaitable[None]]
+ExhaustedHook = Callable[[list[Finished], frozenset[str]], Awaitable[None]]
+"""Told the tries whose delivery gave up, and the ids of the records their batch Stopped."""
 
 
 class Worker:
@@ -303,19 +304,21 @@ class Worker:
             self._abandoned.extend(job.id for job in waiting)
             waiting.clear()
 
-    def _recorded(self, batch: list[Finished]) -> None:
+    def _recorded(self, batch: list[Finished], stopped: frozenset[str]) -> None:
         self._leased.difference_update(t.delivery_id for t in batch)
         exhausted = [t for t in batch if t.state is models.DeliveryState.FAILED]
         if exhausted and self._on_exhausted is not None:
             # Rare (a delivery's last try failed), and told in a task of its own so that the
             # recorder never waits for it; the worker waits for it before it stops.
-            report = asyncio.create_task(self._report(self._on_exhausted, exhausted))
+            report = asyncio.create_task(self._report(self._on_exhausted, exhausted, stopped))
             self._reports.add(report)
             report.add_done_callback(self._reports.discard)
 
-    async def _report(self, hook: ExhaustedHook, exhausted: list[Finished]) -> None:
+    async def _report(
+        self, hook: ExhaustedHook, exhausted: list[Finished], stopped: frozenset[str]
+    ) -> None:
         try:
-            await hook(exhausted)
+            await hook(exhausted, stopped)
         except Exception:
             log.exception("reporting %d exhausted deliveries failed", len(exhausted))
 
@@ -401,7 +404,7 @@ def _observe(job: Claimed, result: sending.Result) -> None:
         "delivery_attempt",
         extra={
             "delivery_id": job.id,
-            "attempt": job.attempt,
+            "attempt": job.number,
             "status": result.status_code,
             "duration_ms": round(result.duration_ms, 1),
             "outcome": result.outcome.value,

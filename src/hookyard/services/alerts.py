@@ -1,6 +1,6 @@
 """Operational events: `subscription.stopped`, `subscription.reactivated`, `delivery.exhausted`,
-`delivery.recovered` and `subscription.approval_requested`, delivered as signed webhooks through
-the same ingest and delivery engine as any product event.
+`delivery.recovered`, `subscription.approval_requested` and `subscription.recovered`, delivered
+as signed webhooks through the same ingest and delivery engine as any product event.
 
 They are the events of one product built here, not in the catalog (so it has no HCSS routes):
 `hookyard`. Its subscription records are alert urls. The operator's belong to a built-in company
@@ -13,7 +13,7 @@ deliveries are logged but not sent, so a failing alert url cannot feed itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from hookyard import catalog, clock, errors, metrics, models
 from hookyard.services.subscriptions import SubscriptionRequest, Subscriptions
 from hookyard.store import Store
 from hookyard.store.queue import Finished, NewEvent
+from hookyard.store.stopped import StoppedUrl
 from hookyard.store.subscriptions import Owner
 
 log = logging.getLogger("hookyard.alerts")
@@ -217,33 +218,59 @@ class OperationalEvents:
             event_type, view, company_id=record.company_id, client_id=record.client_id
         )
 
-    async def recorded(self, tries: Sequence[Finished]) -> None:
+    async def recorded(
+        self, tries: Sequence[Finished], stopped: Collection[str] = frozenset()
+    ) -> None:
         """After the worker recorded `tries`: `delivery.exhausted` for each whose last try
-        failed (as the store now says), and `subscription.stopped` for each record one of them
-        Stopped (stopped after that try started: a record Stopped before stays unannounced)."""
+        failed (as the store now says), and `subscription.stopped` once for each record in
+        `stopped`, the records whose Stop this batch recorded (`QueueBackend.finish`). A record
+        Stopped already, by an earlier batch or another worker, is not announced again."""
         records: dict[str, models.Subscription | None] = {}
-        stopped: dict[str, Finished] = {}
         for attempt in tries:
             found = await self._store.history.get(attempt.delivery_id)
             if found is None or found.delivery.state is not models.DeliveryState.FAILED:
                 continue  # not recorded after all: it is tried again
-            key = attempt.subscription_id
-            if key not in records:
-                records[key] = await self._store.subscriptions.get(key)
-            record = records[key]
+            record = await self._record(records, attempt.subscription_id)
             if record is not None:
                 await self._about(record, EXHAUSTED, delivery=_delivery_view(attempt))
-                if attempt.stop_reason is not None:
-                    stopped.setdefault(key, attempt)
-        for key, attempt in stopped.items():
-            record = records[key]
-            if record is not None and _stopped_by(record, attempt):
+        for key in sorted(stopped):
+            record = await self._record(records, key)
+            if record is not None:
                 await self._about(record, STOPPED)
 
+    async def _record(
+        self, known: dict[str, models.Subscription | None], record_id: str
+    ) -> models.Subscription | None:
+        if record_id not in known:
+            known[record_id] = await self._store.subscriptions.get(record_id)
+        return known[record_id]
+
     async def reactivated(self, records: Sequence[models.Subscription]) -> None:
-        """Records a POST of their url made Active again."""
+        """Stopped records made Active again: by a POST of their url, the console's Reactivate,
+        a partner's reconnection or a passing probe of an `autoReactivate` url."""
         for record in records:
             await self._about(record, REACTIVATED)
+
+    async def stopped(self, records: Sequence[models.Subscription]) -> None:
+        """Records Stopped outside the worker (a company disconnected the partner's app)."""
+        for record in records:
+            await self._about(record, STOPPED)
+
+    async def url_recovered(self, url: StoppedUrl, reactivated: bool, released: int) -> None:
+        """A probe of a Stopped url passed: `subscription.recovered`, and when the client chose
+        `autoReactivate` (so the records are Active again) `subscription.reactivated` too."""
+        data = {
+            "callbackUrl": url.callback_url,
+            "subscriptionIds": list(url.record_ids),
+            "reactivated": reactivated,
+            "released": released,
+        }
+        await self.raise_event(
+            URL_RECOVERED, data, company_id=url.company_id, client_id=url.client_id
+        )
+        if reactivated:
+            found = [await self._store.subscriptions.get(key) for key in url.record_ids]
+            await self.reactivated([r for r in found if r is not None and _active(r)])
 
     async def recovered(self, client_id: str | None, url: str, since: datetime, count: int) -> None:
         """`count` held and failed deliveries of `url` were queued again, by the client (or by
@@ -289,6 +316,10 @@ def _event(event_type: str, company_id: str, partition: str, body: bytes) -> New
     )
 
 
+def _active(record: models.Subscription) -> bool:
+    return record.status is models.SubscriptionStatus.ACTIVE
+
+
 def _delivery_view(attempt: Finished) -> dict[str, Any]:
     return {
         "id": attempt.delivery_id,
@@ -297,13 +328,6 @@ def _delivery_view(attempt: Finished) -> dict[str, Any]:
         "lastOutcome": attempt.outcome.value,
         "lastError": attempt.error,
     }
-
-
-def _stopped_by(record: models.Subscription, attempt: Finished) -> bool:
-    return (
-        record.status is models.SubscriptionStatus.STOPPED
-        and record.status_changed_at >= attempt.started_at
-    )
 
 
 def _summary(event_type: str, data: Mapping[str, Any]) -> str:

@@ -26,11 +26,18 @@ class RecordActions:
     """Subscription records by id, for the console."""
 
     def __init__(
-        self, store: Store, settings: Settings, prober: Prober, *, now: clock.Clock = clock.utcnow
+        self,
+        store: Store,
+        settings: Settings,
+        prober: Prober,
+        *,
+        on_reactivated: subscriptions.RecordsHook | None = None,
+        now: clock.Clock = clock.utcnow,
     ) -> None:
         self._store = store
         self._settings = settings
         self._prober = prober
+        self._on_reactivated = on_reactivated
         self._now = now
 
     async def listed(
@@ -74,6 +81,10 @@ class RecordActions:
         await self._challenge(record.callback_url)
         await self._save(changes.changed)
         log.info("subscription reactivated", extra={"client_id": record.client_id})
+        was_stopped = {r.id for r in stopped}
+        again = [r for r in changes.changed if r.id in was_stopped]
+        if self._on_reactivated is not None and again:
+            await self._on_reactivated(again)
         return len(stopped)
 
     async def rotate_secret(self, client_id: str | None, record_id: str) -> str:

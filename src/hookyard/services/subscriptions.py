@@ -28,7 +28,7 @@ ACTIVE = models.SubscriptionStatus.ACTIVE
 STOPPED = models.SubscriptionStatus.STOPPED
 DELETED = models.SubscriptionStatus.DELETED
 Key = tuple[str, str | None]
-ReactivatedHook = Callable[[list[models.Subscription]], Awaitable[None]]
+RecordsHook = Callable[[list[models.Subscription]], Awaitable[None]]
 
 
 class ChallengeResult(Protocol):
@@ -196,11 +196,17 @@ class Subscriptions:
             store, settings.approval_hosts, contact=settings.approval_contact, now=now
         )
         self._now = now
-        self._reactivated_hooks: list[ReactivatedHook] = []
+        self._reactivated_hooks: list[RecordsHook] = []
+        self._stopped_hooks: list[RecordsHook] = []
 
-    def on_reactivated(self, hook: ReactivatedHook) -> None:
-        """Call `hook(records)` with the Stopped records a POST made Active again."""
+    def on_reactivated(self, hook: RecordsHook) -> None:
+        """Call `hook(records)` with the Stopped records a POST or a partner's reconnection
+        made Active again."""
         self._reactivated_hooks.append(hook)
+
+    def on_stopped(self, hook: RecordsHook) -> None:
+        """Call `hook(records)` with the records a partner's disconnection Stopped."""
+        self._stopped_hooks.append(hook)
 
     async def owner(
         self, caller: models.Principal, product: Product, partition: str | None = None
@@ -333,10 +339,13 @@ class Subscriptions:
     async def connection_changed(self, partner_id: str, company_id: str, connected: bool) -> None:
         """A company (dis)connected a partner's app: Stop its Active records (reason
         `disconnected`), or make the records so stopped Active again."""
-        count = await self._store.subscriptions.set_partner_connected(
+        changed = await self._store.subscriptions.set_partner_connected(
             partner_id, company_id, connected, self._now()
         )
         log.info(
             "partner connection changed",
-            extra={"partner_id": partner_id, "company_id": company_id, "records": count},
+            extra={"partner_id": partner_id, "company_id": company_id, "records": len(changed)},
         )
+        if changed:
+            for hook in self._reactivated_hooks if connected else self._stopped_hooks:
+                await hook(changed)

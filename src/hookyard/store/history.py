@@ -1,7 +1,9 @@
 """Delivery history: deliveries with their attempts, and putting deliveries back in the queue.
 
 Redelivering or recovering a delivery starts a new round of tries: its state becomes `pending`,
-due now, and its try counter starts again at 0 (earlier attempt rows stay; nothing is deleted).
+due now, and its try counter starts again at 0 for the retry policy, while `earlier_attempts`
+keeps the tries before, so the next attempt row is number N+1 (earlier rows stay; nothing is
+deleted).
 Recovered deliveries fall due a microsecond apart in publish order, so they are claimed in it.
 """
 
@@ -61,6 +63,7 @@ def _delivery(row: RowMapping) -> models.Delivery:
         updated_at=row["updated_at"],
         last_status=row["last_status"],
         last_error=row["last_error"],
+        earlier_attempts=row["earlier_attempts"],
     )
 
 
@@ -183,7 +186,9 @@ class DeliveryHistory:
             row = (await connection.execute(statement)).mappings().first()
             if row is None:
                 return None
-            tries = select(A).where(A.c.delivery_id == delivery_id).order_by(A.c.started_at)
+            tries = (
+                select(A).where(A.c.delivery_id == delivery_id).order_by(A.c.number, A.c.started_at)
+            )
             attempts = (await connection.execute(tries)).mappings().all()
         return _record(row, [_attempt(a) for a in attempts])
 
@@ -283,8 +288,10 @@ async def requeue_in_order(connection: AsyncConnection, chosen: Select[Any], now
 
 
 def _requeue(now: datetime) -> dict[str, Any]:
+    # Both right-hand sides read the row as it was: this round's tries join the earlier ones.
     return {
         "state": models.DeliveryState.PENDING.value,
+        "earlier_attempts": D.c.earlier_attempts + D.c.attempts,
         "attempts": 0,
         "next_attempt_at": now,
         "locked_until": None,

@@ -173,6 +173,7 @@ deliveries = Table(
     Column("attempts", Integer(), nullable=False, server_default="0"),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("locked_until", UTCDateTime(), nullable=True),
+    Column("earlier_attempts", Integer(), nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("last_status", Integer(), nullable=True),

@@ -279,9 +279,10 @@ class SubscriptionRepository:
 
     async def set_partner_connected(
         self, partner_id: str, company_id: str, connected: bool, at: datetime
-    ) -> int:
+    ) -> list[models.Subscription]:
         """On disconnect, Stop the partner's clients' Active records for the company (reason
-        `disconnected`); on reconnect, make the records so stopped Active again. How many."""
+        `disconnected`); on reconnect, make the records so stopped Active again. The records
+        changed, as they are now."""
         partner_clients = select(schema.clients.c.id).where(
             schema.clients.c.partner_id == partner_id
         )
@@ -297,10 +298,15 @@ class SubscriptionRepository:
             match = table.c.status == models.SubscriptionStatus.ACTIVE.value
             values = {"status": models.SubscriptionStatus.STOPPED.value}
             values["stop_reason"] = DISCONNECTED
-        statement = update(table).where(scope, match).values(**values, status_changed_at=at)
         async with self._db.write() as connection:
-            result = await connection.execute(statement)
-            return int(result.rowcount)
+            found = await connection.execute(select(table.c.id).where(scope, match))
+            changed = list(found.scalars())
+            if not changed:
+                return []
+            statement = update(table).where(table.c.id.in_(changed), match)
+            await connection.execute(statement.values(**values, status_changed_at=at))
+            rows = await connection.execute(select(table).where(table.c.id.in_(changed)))
+            return [_subscription(row, self._sealer) for row in rows.mappings()]
 
 
 def _update_by_id() -> Any:

@@ -126,11 +126,11 @@ claimed AS (
         WHERE h.host IS NOT NULL
         LIMIT $4))
     RETURNING d.id, d.subscription_id, d.host, d.attempts, d.event_id, d.state, d.sequence,
-        d.next_attempt_at, s.callback_url, s.secret_key, s.previous_secret_key,
-        s.previous_secret_until
+        d.next_attempt_at, d.earlier_attempts, s.callback_url, s.secret_key,
+        s.previous_secret_key, s.previous_secret_until, s.product
 )
 SELECT c.id, c.subscription_id, c.host, c.attempts, c.callback_url, e.body, c.secret_key,
-    c.previous_secret_key, c.previous_secret_until, c.sequence
+    c.previous_secret_key, c.previous_secret_until, c.sequence, c.earlier_attempts, c.product
 FROM claimed c JOIN events e ON e.id = c.event_id
 WHERE c.state = 'in_flight'
 ORDER BY c.next_attempt_at, c.id
@@ -151,6 +151,8 @@ def claimed(row: Mapping[str, Any]) -> Claimed:
             row["previous_secret_key"],
             read_stamp(row["previous_secret_until"]),
             sequence=row["sequence"],
+            earlier_attempts=row["earlier_attempts"],
+            product=row["product"],
         )
     except (TypeError, ValueError) as exc:
         return Claimed.unreadable(
@@ -167,16 +169,16 @@ WITH tried AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamp[], $5::float8[],
         $6::text[], $7::int[], $8::text[], $9::text[])
 )
-UPDATE deliveries d SET state = u.state, attempts = u.number, next_attempt_at = u.next_at,
+UPDATE deliveries d SET state = u.state, attempts = u.tries, next_attempt_at = u.next_at,
     locked_until = NULL, updated_at = $10, last_status = u.status, last_error = u.error
-FROM unnest($2::text[], $11::text[], $3::int[], $12::timestamp[], $7::int[], $8::text[])
-    AS u(id, state, number, next_at, status, error)
+FROM unnest($2::text[], $11::text[], $13::int[], $12::timestamp[], $7::int[], $8::text[])
+    AS u(id, state, tries, next_at, status, error)
 WHERE d.id = u.id AND d.state = 'in_flight'
 """
 STOP = (
     "UPDATE subscriptions s SET status = 'Stopped', status_changed_at = $1,"
     " stop_reason = u.reason FROM unnest($2::text[], $3::text[]) AS u(id, reason)"
-    " WHERE s.id = u.id AND s.status = 'Active'"
+    " WHERE s.id = u.id AND s.status = 'Active' RETURNING s.id"
 )
 HOLD = (
     "UPDATE deliveries SET state = 'held', updated_at = $1 WHERE state = 'pending'"
@@ -350,22 +352,25 @@ class PostgresQueue:
 
     # finish
 
-    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> None:
+    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
         if not tries:
-            return
+            return frozenset()
         values = _record_values(tries, stamp(now))
         unfinished = sorted({t.subscription_id for t in tries if not t.succeeded})
+        stopped: frozenset[str] = frozenset()
         async with self._durable_connection() as connection:
             if not unfinished:
                 await connection.execute(RECORD, *values)
-                return
+                return stopped
             async with connection.transaction():
                 await connection.execute(RECORD, *values)
                 stops = [(t.subscription_id, t.stop_reason) for t in tries if t.stop_reason]
                 if stops:
                     ids_, reasons = zip(*stops, strict=True)
-                    await connection.execute(STOP, stamp(now), list(ids_), list(reasons))
+                    rows = await connection.fetch(STOP, stamp(now), list(ids_), list(reasons))
+                    stopped = frozenset(row[0] for row in rows)
                 await connection.execute(HOLD, stamp(now), unfinished)
+        return stopped
 
     # leases
 
@@ -453,12 +458,14 @@ async def _count_sequences(
 
 
 def _record_values(tries: Sequence[Finished], now: datetime) -> tuple[Any, ...]:
-    columns: tuple[list[Any], ...] = tuple([] for _ in range(11))
+    """RECORD's parameters: the attempt rows' columns ($1-$9, numbered across rounds), the
+    time, and the deliveries' new state, due time and tries this round ($11-$13)."""
+    columns: tuple[list[Any], ...] = tuple([] for _ in range(12))
     for t in tries:
         row = (
             ids.prefixed(ids.ATTEMPT),
             t.delivery_id,
-            t.attempt,
+            t.number,
             stamp(t.started_at),
             t.duration_ms,
             t.outcome.value,
@@ -467,7 +474,8 @@ def _record_values(tries: Sequence[Finished], now: datetime) -> tuple[Any, ...]:
             t.response_body,
             t.state.value,
             stamp(t.retry_at) if t.retry_at is not None else now,
+            t.attempt,
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-    return (*columns[:9], now, columns[9], columns[10])
+    return (*columns[:9], now, *columns[9:])

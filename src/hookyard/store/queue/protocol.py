@@ -87,11 +87,19 @@ class Claimed:
     problem: str | None = None
     sequence: int | None = None
     """The delivery's `webhook-sequence` for its (client, url); None for one made before."""
+    earlier_attempts: int = 0
+    """Tries of earlier rounds (before a redeliver or recover)."""
+    product: str = ""
 
     @property
     def attempt(self) -> int:
-        """The number of the try about to be made (1-based)."""
+        """The number of the try about to be made in this round (1-based): the retry policy's."""
         return self.attempts + 1
+
+    @property
+    def number(self) -> int:
+        """The attempt number of the try about to be made, counting earlier rounds."""
+        return self.earlier_attempts + self.attempts + 1
 
     @classmethod
     def unreadable(
@@ -105,7 +113,8 @@ class Claimed:
 @dataclass(frozen=True)
 class Finished:
     """The record of one try and what the worker decided: `state` is succeeded, pending (retry
-    at `retry_at`) or failed; `stop_reason` set: the record is Stopped with that reason."""
+    at `retry_at`) or failed; `stop_reason` set: the record is Stopped with that reason.
+    `attempt` is the try's number in its round (the delivery's `attempts` after it)."""
 
     delivery_id: str
     subscription_id: str
@@ -119,6 +128,14 @@ class Finished:
     state: models.DeliveryState = models.DeliveryState.SUCCEEDED
     retry_at: datetime | None = None
     stop_reason: str | None = None
+    earlier_attempts: int = 0
+    """Tries of earlier rounds: the attempt row is number `earlier_attempts + attempt`."""
+    product: str = ""
+
+    @property
+    def number(self) -> int:
+        """The attempt row's number: continues across redeliveries, unique per delivery."""
+        return self.earlier_attempts + self.attempt
 
     @property
     def succeeded(self) -> bool:
@@ -147,9 +164,11 @@ class QueueBackend(Protocol):
         whose record is no longer Active are held instead of returned."""
         ...
 
-    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> None:
+    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
         """Record a batch of tries in one transaction: attempts, states, Stopped records, and
-        the pending deliveries of records no longer Active held."""
+        the pending deliveries of records no longer Active held. Returns the ids of the records
+        this batch Stopped (Active until it): a record is Stopped by one batch only, whichever
+        process records it, so each Stop is announced once."""
         ...
 
     async def extend(self, delivery_ids: Sequence[str], *, until: datetime) -> None:

@@ -81,7 +81,8 @@ LEASE_OF_HOST = (
 )
 LOAD = (
     "SELECT d.id, d.subscription_id, d.host, d.attempts, s.callback_url, e.body,"
-    " s.secret_key, s.previous_secret_key, s.previous_secret_until, d.sequence, s.status"
+    " s.secret_key, s.previous_secret_key, s.previous_secret_until, d.sequence,"
+    " d.earlier_attempts, s.product, s.status"
     " FROM deliveries d JOIN events e ON e.id = d.event_id"
     " JOIN subscriptions s ON s.id = d.subscription_id"
     " WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id"
@@ -95,7 +96,11 @@ HOLD_CLAIMED = (
 def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
     """A `LOAD` row (its record Active); a row that does not read comes back with its `problem`
     set."""
-    delivery_id, subscription_id, host, attempts, url, body, current, previous, until, n, _ = row
+    values = tuple(row)
+    delivery_id, subscription_id, host, attempts, url, body, current, previous, until, n = values[
+        :10
+    ]
+    earlier, product = values[10], values[11]
     try:
         return Claimed(
             delivery_id,
@@ -108,6 +113,8 @@ def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
             previous,
             read_stamp(until),
             sequence=None if n is None else int(n),
+            earlier_attempts=int(earlier),
+            product=str(product),
         )
     except (TypeError, ValueError) as exc:
         return Claimed.unreadable(delivery_id, subscription_id, host, int(attempts or 0), exc)
@@ -130,7 +137,7 @@ RECORD = (
 )
 STOP = (
     "UPDATE subscriptions SET status = 'Stopped', status_changed_at = ?, stop_reason = ?"
-    " WHERE id = ? AND status = 'Active'"
+    " WHERE id = ? AND status = 'Active' RETURNING id"
 )
 HOLD = (
     "UPDATE deliveries SET state = 'held', updated_at = ? WHERE state = 'pending'"
@@ -258,9 +265,10 @@ class SqliteQueue:
 
     # finish
 
-    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> None:
-        if tries:
-            await self._run(lambda connection: _finish(connection, tries, stamp(now)))
+    async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
+        if not tries:
+            return frozenset()
+        return await self._run(lambda connection: _finish(connection, tries, stamp(now)))
 
     # leases
 
@@ -342,7 +350,7 @@ def _next_due(connection: sqlite3.Connection) -> str | None:
     return min((row[0] for row in firsts if row is not None), default=None)
 
 
-def _finish(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -> None:
+def _finish(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -> frozenset[str]:
     connection.executemany(INSERT_ATTEMPT, [_attempt_row(t) for t in tries])
     # Successes (the common case) in one statement per status code, not one per row.
     by_status: dict[int | None, list[str]] = {}
@@ -354,19 +362,29 @@ def _finish(connection: sqlite3.Connection, tries: Sequence[Finished], now: str)
     others = [_record_row(t, now) for t in tries if not t.succeeded]
     if others:
         connection.executemany(RECORD, others)
-    stops = [(now, t.stop_reason, t.subscription_id) for t in tries if t.stop_reason]
-    if stops:
-        connection.executemany(STOP, stops)
+    stopped = _stop(connection, tries, now)
     unfinished = sorted({t.subscription_id for t in tries if not t.succeeded})
     if unfinished:
         connection.execute(HOLD, (now, id_list(unfinished)))
+    return stopped
+
+
+def _stop(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -> frozenset[str]:
+    """Stop the records of the tries that say so (rare: one statement each); the ids of those
+    that were Active until now."""
+    stopped: set[str] = set()
+    for attempt in tries:
+        if attempt.stop_reason:
+            values = (now, attempt.stop_reason, attempt.subscription_id)
+            stopped.update(row[0] for row in connection.execute(STOP, values).fetchall())
+    return frozenset(stopped)
 
 
 def _attempt_row(attempt: Finished) -> tuple[Any, ...]:
     return (
         ids.prefixed(ids.ATTEMPT),
         attempt.delivery_id,
-        attempt.attempt,
+        attempt.number,
         stamp(attempt.started_at),
         attempt.duration_ms,
         attempt.outcome.value,
