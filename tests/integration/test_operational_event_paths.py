@@ -3,8 +3,8 @@
 `subscription.stopped`: the last failed try and a 410 Gone Stop a record; when several of its
 deliveries give up (in one batch or in batches recorded one after the other, by one worker or
 by several), the record is Stopped once and announced once. `subscription.reactivated`: a POST
-or PUT of the url, the console's Reactivate, a partner's reconnection and a probe of a url whose client
-chose `autoReactivate` each announce the records they made Active again."""
+or PUT of the url, the console's Reactivate, a partner's reconnection and a probe of a url whose
+client chose `autoReactivate` each announce the records they made Active again."""
 
 from __future__ import annotations
 
