@@ -15,8 +15,14 @@ once with a count (`hookyard.delivery.supervision`). The side tasks (wake-up lis
 renewal, expired-lease sweep) are restarted when they die; one that keeps failing for another
 reason than the database being away stops the worker with `SideTaskFailed`, so that the process
 exits non-zero. `heartbeat` is the monotonic time of the claim loop's last turn; every
-`BEAT_SECONDS` the worker also writes it to `worker_heartbeats` (`Store.heartbeats`) for processes
-that are not the worker, and removes its row when it stops.
+`heartbeat_seconds` the worker also writes it to `worker_heartbeats` (`Store.heartbeats`) for
+processes that are not the worker (the one writer of that table, under `serve` and `worker`
+alike), removes its row when it stops, and now and then removes the rows of workers that have
+not beaten for long (`heartbeats.stale_after`), so restarts do not grow the table.
+
+Leases are the database's (`hookyard.store.queue.protocol`): each claim leases under a token
+that starts with `worker_id`, and the worker renews, finishes and returns its deliveries with
+that token, so a delivery another worker took over after this one's lease expired is left alone.
 
 Stop: set the `stop` event given to `run` (the CLI does on SIGTERM). Claiming stops, tries in
 flight get `shutdown_grace_seconds` to finish, the rest are cancelled and their leases released.
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import random
@@ -44,14 +51,15 @@ from hookyard import clock, ids, models, retry
 from hookyard.delivery import recording, supervision, tries
 from hookyard.delivery import sender as sending
 from hookyard.delivery.worker_config import WorkerConfig, policy_from_settings
-from hookyard.store import Store
+from hookyard.store import Store, heartbeats
 from hookyard.store.heartbeats import Heartbeat
 from hookyard.store.queue import Claimed, ClaimRequest, Finished
 
 __all__ = ["Worker", "WorkerConfig", "policy_from_settings"]
 
 log = logging.getLogger("hookyard.delivery")
-BEAT_SECONDS = 5.0
+PRUNE_EVERY_BEATS = 100
+"""Stale heartbeat rows are removed at the first beat and then every this many beats."""
 ATTEMPTS = MetricCounter("hookyard_delivery_attempts", "Delivery tries by outcome", ["outcome"])
 LATENCY = Histogram("hookyard_delivery_seconds", "Duration of one delivery try")
 _COUNTERS = {outcome: ATTEMPTS.labels(outcome.value) for outcome in models.Outcome}
@@ -94,8 +102,8 @@ class Worker:
         )
         self._wake = asyncio.Event()
         self._in_hand: dict[str, Claimed] = {}
-        self._leased: set[str] = set()
-        self._abandoned: list[str] = []
+        self._leased: dict[str, str] = {}
+        self._abandoned: dict[str, str] = {}
         self._per_host: Counter[str] = Counter()
         self._waiting: dict[str, deque[Claimed]] = {}
         self._lanes: Counter[str] = Counter()
@@ -105,13 +113,14 @@ class Worker:
         self._on_exhausted = on_exhausted
         self._reports: set[asyncio.Task[None]] = set()
         started = now()
+        self.worker_id = f"{socket.gethostname()[:60]}:{os.getpid()}:{ids.ulid()[-6:]}"
         self._beat = Heartbeat(
-            f"{socket.gethostname()}:{os.getpid()}:{ids.ulid()[-6:]}",
-            socket.gethostname(),
+            self.worker_id,
+            socket.gethostname()[:200],
             os.getpid(),
             started,
             started,
-            BEAT_SECONDS,
+            config.heartbeat_seconds,
         )
 
     @property
@@ -184,8 +193,8 @@ class Worker:
         wanted = min(self._config.claim_batch, free)
         request = ClaimRequest(
             wanted,
-            self._now(),
             self._config.lease_seconds,
+            holder=self.worker_id,
             per_host=self._config.host_backlog,
             in_hand=dict(self._per_host),
         )
@@ -204,13 +213,13 @@ class Worker:
         timeout = self._config.poll_interval_seconds
         if not any(n >= self._config.host_backlog for n in self._per_host.values()):
             try:
-                due = await self._queue.next_due()
+                due_in = await self._queue.due_in()
             except Exception as exc:
                 self._repeats.failed("next-due", "reading when the next retry is due failed", exc)
             else:
                 self._repeats.recovered("next-due", "reading when the next retry is due")
-                if due is not None:
-                    timeout = min(timeout, max(0.0, (due - self._now()).total_seconds()))
+                if due_in is not None:
+                    timeout = min(timeout, max(0.0, due_in))
         await self._sleep(timeout)
 
     async def _sleep(self, timeout: float) -> None:
@@ -225,7 +234,7 @@ class Worker:
 
     def _start(self, job: Claimed) -> None:
         self._in_hand[job.id] = job
-        self._leased.add(job.id)
+        self._leased[job.id] = job.lease
         self._per_host[job.host] += 1
         waiting = self._waiting.get(job.host)
         if waiting is None:
@@ -266,7 +275,7 @@ class Worker:
             result = await self._sender.send(request)
             finished = self._tries.sent(job, result)
         except asyncio.CancelledError:
-            self._abandoned.append(job.id)
+            self._abandoned[job.id] = job.lease
             raise
         except Exception as exc:
             self._repeats.failed("try", "a try failed inside the worker", exc)
@@ -296,11 +305,12 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         for waiting in self._waiting.values():
-            self._abandoned.extend(job.id for job in waiting)
+            self._abandoned.update((job.id, job.lease) for job in waiting)
             waiting.clear()
 
     def _recorded(self, batch: list[Finished]) -> None:
-        self._leased.difference_update(t.delivery_id for t in batch)
+        for finished in batch:
+            self._leased.pop(finished.delivery_id, None)
         exhausted = [t for t in batch if t.state is models.DeliveryState.FAILED]
         if exhausted and self._on_exhausted is not None:
             # Rare (a delivery's last try failed), and told in a task of its own so that the
@@ -317,7 +327,7 @@ class Worker:
 
     async def _release_abandoned(self) -> None:
         try:
-            await self._queue.release(self._abandoned, now=self._now())
+            await self._queue.release(self._abandoned)
         except Exception as exc:
             self._repeats.failed("release", "returning untried deliveries failed", exc)
             log.warning(
@@ -342,9 +352,10 @@ class Worker:
         interval = self._config.lease_seconds / 3
         while True:
             await asyncio.sleep(interval)
-            until = self._now() + timedelta(seconds=self._config.lease_seconds)
             try:
-                await self._queue.extend(list(self._leased), until=until)
+                await self._queue.extend(
+                    dict(self._leased), lease_seconds=self._config.lease_seconds
+                )
             except Exception as exc:
                 self._repeats.failed("renew", "renewing the leases held failed", exc)
             else:
@@ -354,7 +365,7 @@ class Worker:
         interval = min(max(self._config.lease_seconds / 2, self._config.poll_interval_seconds), 60)
         while True:
             try:
-                if await self._queue.release_expired(now=self._now()):
+                if await self._queue.release_expired():
                     self._wake.set()
             except Exception as exc:
                 self._repeats.failed("sweep", "returning expired leases failed", exc)
@@ -363,16 +374,19 @@ class Worker:
             await asyncio.sleep(interval)
 
     async def _beat_loop(self) -> None:
-        while True:
+        for beats in itertools.count():
             age = self._monotonic() - self.heartbeat
             beat_at = self._now() - timedelta(seconds=age)
             try:
                 await self._store.heartbeats.beat(replace(self._beat, beat_at=beat_at))
+                if beats % PRUNE_EVERY_BEATS == 0:
+                    stale = heartbeats.stale_after(self._config.heartbeat_seconds)
+                    await self._store.heartbeats.prune(self._now() - stale)
             except Exception as exc:
                 self._repeats.failed("heartbeat", "writing the worker's heartbeat failed", exc)
             else:
                 self._repeats.recovered("heartbeat", "writing the worker's heartbeat")
-            await asyncio.sleep(BEAT_SECONDS)
+            await asyncio.sleep(self._config.heartbeat_seconds)
 
     async def _forget_beat(self) -> None:
         with contextlib.suppress(Exception):
