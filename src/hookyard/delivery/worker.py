@@ -15,10 +15,8 @@ once with a count (`hookyard.delivery.supervision`). The side tasks (wake-up lis
 renewal, expired-lease sweep) are restarted when they die; one that keeps failing for another
 reason than the database being away stops the worker with `SideTaskFailed`, so that the process
 exits non-zero. `heartbeat` is the monotonic time of the claim loop's last turn; every
-`heartbeat_seconds` the worker also writes it to `worker_heartbeats` (`Store.heartbeats`) for
-processes that are not the worker (the one writer of that table, under `serve` and `worker`
-alike), removes its row when it stops, and now and then removes the rows of workers that have
-not beaten for long (`heartbeats.stale_after`), so restarts do not grow the table.
+`heartbeat_seconds` the worker also writes it to `worker_heartbeats` for processes that are not
+the worker (`hookyard.delivery.beating`, the one writer of that table).
 
 Leases are the database's (`hookyard.store.queue.protocol`): each claim leases under a token
 that starts with `worker_id`, and the worker renews, finishes and returns its deliveries with
@@ -32,34 +30,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
-import os
 import random
-import socket
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Histogram
 
-from hookyard import clock, ids, models, retry
-from hookyard.delivery import recording, supervision, tries
+from hookyard import clock, models, retry
+from hookyard.delivery import beating, recording, supervision, tries
 from hookyard.delivery import sender as sending
 from hookyard.delivery.worker_config import WorkerConfig, policy_from_settings
-from hookyard.store import Store, heartbeats
-from hookyard.store.heartbeats import Heartbeat
+from hookyard.store import Store
 from hookyard.store.queue import Claimed, ClaimRequest, Finished
 
 __all__ = ["Worker", "WorkerConfig", "policy_from_settings"]
 
 log = logging.getLogger("hookyard.delivery")
-PRUNE_EVERY_BEATS = 100
-"""Stale heartbeat rows are removed at the first beat and then every this many beats."""
 ATTEMPTS = MetricCounter("hookyard_delivery_attempts", "Delivery tries by outcome", ["outcome"])
 LATENCY = Histogram("hookyard_delivery_seconds", "Duration of one delivery try")
 _COUNTERS = {outcome: ATTEMPTS.labels(outcome.value) for outcome in models.Outcome}
@@ -112,15 +102,15 @@ class Worker:
         self.heartbeat = monotonic()
         self._on_exhausted = on_exhausted
         self._reports: set[asyncio.Task[None]] = set()
-        started = now()
-        self.worker_id = f"{socket.gethostname()[:60]}:{os.getpid()}:{ids.ulid()[-6:]}"
-        self._beat = Heartbeat(
+        self.worker_id = beating.worker_id()
+        self._beating = beating.Beating(
+            store.heartbeats,
             self.worker_id,
-            socket.gethostname()[:200],
-            os.getpid(),
-            started,
-            started,
             config.heartbeat_seconds,
+            lambda: self.heartbeat,
+            self._repeats,
+            now=now,
+            monotonic=monotonic,
         )
 
     @property
@@ -137,7 +127,7 @@ class Worker:
             self._supervised("wake-up listener", self._listen),
             self._supervised("lease renewal", self._renew_loop),
             self._supervised("expired-lease sweep", self._sweep_loop),
-            self._supervised("heartbeat", self._beat_loop),
+            self._supervised("heartbeat", self._beating.run),
         ]
         waker = asyncio.create_task(self._wake_on(stop))
         claiming = asyncio.create_task(self._claim_loop(stop))
@@ -156,7 +146,7 @@ class Worker:
             await flusher
             await asyncio.gather(*self._reports, return_exceptions=True)
             await self._release_abandoned()
-            await self._forget_beat()
+            await self._beating.forget()
             unsubscribe()
 
     def _supervised(
@@ -372,25 +362,6 @@ class Worker:
             else:
                 self._repeats.recovered("sweep", "returning expired leases")
             await asyncio.sleep(interval)
-
-    async def _beat_loop(self) -> None:
-        for beats in itertools.count():
-            age = self._monotonic() - self.heartbeat
-            beat_at = self._now() - timedelta(seconds=age)
-            try:
-                await self._store.heartbeats.beat(replace(self._beat, beat_at=beat_at))
-                if beats % PRUNE_EVERY_BEATS == 0:
-                    stale = heartbeats.stale_after(self._config.heartbeat_seconds)
-                    await self._store.heartbeats.prune(self._now() - stale)
-            except Exception as exc:
-                self._repeats.failed("heartbeat", "writing the worker's heartbeat failed", exc)
-            else:
-                self._repeats.recovered("heartbeat", "writing the worker's heartbeat")
-            await asyncio.sleep(self._config.heartbeat_seconds)
-
-    async def _forget_beat(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._store.heartbeats.forget(self._beat.worker_id)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
