@@ -300,7 +300,9 @@ class Worker:
 
     def _recorded(self, batch: list[Finished]) -> None:
         for finished in batch:
-            self._leased.pop(finished.delivery_id, None)
+            # Only this claim's lease: the delivery may have been claimed again since.
+            if self._leased.get(finished.delivery_id) == finished.lease:
+                del self._leased[finished.delivery_id]
         exhausted = [t for t in batch if t.state is models.DeliveryState.FAILED]
         if exhausted and self._on_exhausted is not None:
             # Rare (a delivery's last try failed), and told in a task of its own so that the
