@@ -13,7 +13,7 @@ PORT ?= 8000
 CODE := src tests $(wildcard benchmarks examples scripts)
 export HOOKYARD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: chromium install run openapi cli-docs first-run test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak reliability clean format deploy-check
+.PHONY: chromium faketime install run openapi cli-docs first-run test check lint typecheck imports pytest fuzz security netns-clean bench bench-smoke soak reliability clean format deploy-check
 
 # `make run` installs the server only; `make install` (and so `make test`) adds the test tools.
 # uv, bootstrapped into the venv from PyPI with pip, installs the rest several times faster.
@@ -79,8 +79,20 @@ pytest: install chromium
 	$(BIN)/python -m tests.pgcheck
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not reliability or slice"
 
+# The clock-ahead reliability scenario runs a worker under libfaketime; root installs it.
+FAKETIME_LIB := /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+faketime:
+	@if [ ! -e $(FAKETIME_LIB) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime > /dev/null; \
+		else \
+			echo "faketime is missing and cannot be installed here (needs root and apt-get):" \
+				"the clock-ahead scenario will fail."; \
+		fi; \
+	fi
+
 # Every fault scenario (docs/reliability.md), one at a time, with the table of results at the end.
-reliability: install
+reliability: install faketime
 	$(BIN)/python -m tests.pgcheck
 	$(BIN)/pytest -p no:xdist -m reliability tests/reliability
 

@@ -73,7 +73,7 @@ async def _claim(store: Store, batch: int) -> list[Any]:
     if hasattr(store, "queue"):
         from hookyard.store.queue import ClaimRequest
 
-        request = ClaimRequest(batch, clock.utcnow(), 60, in_hand={DEAD: 10**9})
+        request = ClaimRequest(batch, 60, in_hand={DEAD: 10**9})
         return await store.queue.claim(request)
     return await store.deliveries.claim(  # type: ignore[attr-defined,no-any-return]
         batch, now=clock.utcnow(), lease_seconds=60, exclude_hosts=[DEAD]
@@ -96,6 +96,7 @@ async def _finish(store: Store, jobs: list[Any]) -> None:
                 200,
                 None,
                 "ok",
+                j.lease,
             )
             for j in jobs
         ]

@@ -34,7 +34,7 @@ async def _drain(url: str, batch: int) -> tuple[int, float, float, float, float]
         started, began = time.process_time(), time.perf_counter()
         while True:
             before = time.process_time()
-            jobs = await store.queue.claim(ClaimRequest(batch, clock.utcnow(), 60))
+            jobs = await store.queue.claim(ClaimRequest(batch, 60))
             claim += time.process_time() - before
             if not jobs:
                 break
@@ -50,6 +50,7 @@ async def _drain(url: str, batch: int) -> tuple[int, float, float, float, float]
                     200,
                     None,
                     "ok",
+                    j.lease,
                 )
                 for j in jobs
             ]

@@ -74,6 +74,8 @@ async def test_the_api_process_reports_the_worker_process_counters(
         with processes.running(worker_args, tmp_path / "worker", env) as worker:
             await receiver.wait_for(lambda: len(receiver.posts()) == 1, 30, "the delivery")
             await _eventually(lambda: _ready(base), 200, "the worker's heartbeat")
+            beats = await runtime.store.heartbeats.all()
+            assert len(beats) == 1, f"one heartbeat row per worker process: {beats}"
             await _eventually(lambda: _attempts(base), 1.0, "the worker's try in /metrics")
             await _eventually(lambda: _results(base), 1.0, "the worker's result in /metrics")
             assert worker.stop() == 0, worker.errors

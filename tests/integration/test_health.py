@@ -3,7 +3,6 @@ what to do, and passes once the cause is gone."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import httpx
@@ -11,8 +10,9 @@ import httpx
 from hookyard import clock
 from hookyard.cli.runtime import Runtime
 from hookyard.cli.worker import delivery_worker
-from hookyard.services.health import Health, HeartbeatWriter, Pulse
+from hookyard.services.health import Health, Pulse
 from hookyard.store import Store, migrate
+from hookyard.store.heartbeats import Heartbeat
 from tests.support import engine
 
 
@@ -47,25 +47,29 @@ async def _beaten(pulse: Pulse) -> bool:
 async def test_a_split_worker_is_seen_through_its_heartbeat_row(
     api: httpx.AsyncClient, runtime: Runtime, store: Store
 ) -> None:
-    pulse = Pulse()
-    writer = HeartbeatWriter(store, pulse, interval=0.05)
-    pulse.beat()
-    await _beat_once(writer, store)
-    assert (await _ready(api))[0] == 200
-    await store.heartbeats.forget(writer.worker_id)
-    assert (await _ready(api))[0] == 503
+    """A worker in another process (`hookyard worker`) is seen through the row it writes."""
+    async with engine.running_worker(store, heartbeat_seconds=0.05) as worker:
 
+        async def has_row() -> bool:
+            return await store.heartbeats.latest() is not None
 
-async def _beat_once(writer: HeartbeatWriter, store: Store) -> None:
-    async def has_row() -> bool:
-        return await store.heartbeats.latest() is not None
-
-    task = asyncio.create_task(writer.run())
-    try:
         await engine.eventually(has_row, what="a heartbeat row")
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        assert runtime.health.pulse.at is None  # not this process's worker
+        assert (await _ready(api))[0] == 200
+        (beat,) = await store.heartbeats.all()
+        assert beat.worker_id == worker.worker_id
+    assert (await _ready(api))[0] == 503  # a worker that stops removes its row
+
+
+async def test_a_stale_row_of_a_dead_worker_is_not_ready(
+    api: httpx.AsyncClient, store: Store
+) -> None:
+    started = clock.utcnow() - timedelta(minutes=10)
+    dead = Heartbeat("gone:1:AAAAAA", "gone", 1, started, started, 5.0)
+    await store.heartbeats.beat(dead)
+    status, checks = await _ready(api)
+    assert status == 503
+    assert "s old" in checks["worker"]
 
 
 async def test_a_stale_beat_is_not_ready(store: Store) -> None:

@@ -49,7 +49,7 @@ async def _two_deliveries(store: Store, url: str) -> tuple[str, list[Claimed]]:
     event = {"eventType": "EmployeeCreated", "companyId": tenant.company_id}
     event.update(businessUnitId=unit, id="e-1")
     await engine.events(store).publish_many("setups", [event, event], publisher_id="pub")
-    claimed = await store.queue.claim(ClaimRequest(10, utcnow() + timedelta(seconds=1), 60))
+    claimed = await store.queue.claim(ClaimRequest(10, 60))
     assert len(claimed) == 2
     return record, claimed
 
@@ -67,6 +67,7 @@ def _last_failure(job: Claimed, started_at: object) -> Finished:
         response_body="",
         state=models.DeliveryState.FAILED,
         stop_reason="5 tries failed; the last one: HTTP 500",
+        lease=job.lease,
     )
 
 

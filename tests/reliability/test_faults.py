@@ -111,9 +111,11 @@ async def test_a_poison_record_among_healthy_ones(database_url: str, tmp_path: P
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_a_worker_whose_clock_runs_ahead(database_url: str, tmp_path: Path) -> None:
-    """Two workers, one 30 s ahead (libfaketime, wall clock only): leases it thinks expired
-    are taken over (duplicates, at least once), but nothing is lost and nothing stays stuck."""
-    assert FAKETIME.exists(), f"{FAKETIME} is missing: apt-get install faketime"
+    """Two workers, one 30 s ahead (libfaketime, wall clock only). Leases and due times are the
+    database's, so the skewed worker takes over no live lease and runs no retry early: nothing
+    is lost, nothing stays stuck, and no delivery is sent twice (the receivers fail only with
+    500s, which are retried, never with an answer that is lost)."""
+    assert FAKETIME.exists(), f"{FAKETIME} is missing: `make faketime` (root) installs it"
     events = 600
     ahead = {
         "LD_PRELOAD": str(FAKETIME),
@@ -144,3 +146,4 @@ async def test_a_worker_whose_clock_runs_ahead(database_url: str, tmp_path: Path
     result = harness.report("a worker's clock 30 s ahead", "postgres", publisher, final, took)
     harness.assert_nothing_lost(result)
     assert last_try > utcnow() + timedelta(seconds=20), "the skewed worker made tries too"
+    assert result.duplicated == 0, "the skewed worker took over leases of the other"

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
-from hookyard import catalog, retry
+from hookyard import catalog, clock, retry
 from hookyard.clock import utcnow
 from hookyard.delivery import http, netguard
 from hookyard.delivery.sender import Sender
@@ -33,14 +33,16 @@ async def running_worker(
     policy: retry.Policy = FAST_RETRIES,
     guard: netguard.Guard | None = None,
     on_exhausted: ExhaustedHook | None = None,
+    now: clock.Clock = utcnow,
     **config: float,
 ) -> AsyncIterator[Worker]:
-    """A worker delivering from `store` until the block ends (loopback allowed unless `guard`)."""
+    """A worker delivering from `store` until the block ends (loopback allowed unless `guard`);
+    `now` is its clock (one that runs ahead or behind the database's, for skew tests)."""
     guard = guard or netguard.Guard.build(allow_private=True)
     settings = replace(FAST, **config)  # type: ignore[arg-type]
     async with http.client_session(guard, limit=settings.global_concurrency) as session:
         sender = Sender(session, timeout=timeout)
-        worker = Worker(store, sender, policy, settings, on_exhausted=on_exhausted)
+        worker = Worker(store, sender, policy, settings, on_exhausted=on_exhausted, now=now)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
         try:

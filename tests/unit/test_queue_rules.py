@@ -24,13 +24,21 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 def test_a_claim_never_gives_a_host_more_than_its_room_or_the_limit(
     limit: int, per_host: int, held: int
 ) -> None:
-    request = ClaimRequest(limit, NOW, 60, per_host=per_host, in_hand={"h:80": held})
+    request = ClaimRequest(limit, 60, per_host=per_host, in_hand={"h:80": held})
     room = request.room("h:80")
     assert 0 <= room <= limit
     assert room + held <= max(per_host, held)
     assert room == max(0, min(limit, per_host - held))
     assert request.room("other:80") == min(limit, per_host)
     assert ("h:80" in request.full_hosts) == (room == 0)
+
+
+def test_each_claim_leases_under_a_token_of_its_own_that_names_its_holder() -> None:
+    request = ClaimRequest(10, 60, holder="host:42:ABCDEF")
+    first, second = request.lease_token(), request.lease_token()
+    assert first != second
+    assert first.startswith("host:42:ABCDEF/")
+    assert len(ClaimRequest(10, 60, holder="h" * 300).lease_token()) <= 128
 
 
 def _event(key: str | None) -> NewEvent:

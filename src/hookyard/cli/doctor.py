@@ -160,7 +160,8 @@ def _clock(database_now: datetime | None, dialect: str) -> list[Finding]:
         return [ok(f"clock: within {abs(skew):.2f} s of the database's")]
     return [
         problem(
-            f"clock: {skew:+.1f} s off the database's (tokens, retries and leases use both); "
+            f"clock: {skew:+.1f} s off the database's (tokens, event dates and when new"
+            " deliveries are due use this host's clock; leases use the database's); "
             "keep both in time with NTP (chrony or systemd-timesyncd)"
         )
     ]

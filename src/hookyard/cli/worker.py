@@ -9,7 +9,6 @@ Docker) starts a fresh one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -92,15 +91,12 @@ def _pruning(settings: Settings, store: Store, stop: asyncio.Event) -> list[asyn
 
 
 async def _work(settings: Settings) -> int:
-    from hookyard.services.health import HeartbeatWriter, Pulse
     from hookyard.store import Store
 
     store = Store.from_settings(settings, pool_size=4)
-    pulse = Pulse()
-    heartbeat = HeartbeatWriter(store, pulse, settings.heartbeat_seconds)
-    beating = asyncio.create_task(heartbeat.run())
     try:
-        async with delivery_worker(settings, store, pulse) as running:
+        # The worker writes its own heartbeat row, which `/readyz` of API processes reads.
+        async with delivery_worker(settings, store) as running:
             heap.settle()
             loop = asyncio.get_running_loop()
             for number in (signal.SIGTERM, signal.SIGINT):
@@ -113,10 +109,6 @@ async def _work(settings: Settings) -> int:
             log.info("stopping: finishing tries in flight")
         failure = running.failure()
     finally:
-        beating.cancel()
-        await asyncio.gather(beating, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await store.heartbeats.forget(heartbeat.worker_id)
         await store.close()
     if failure is not None:
         log.error("worker stopped: %s; exiting 1 so that a supervisor restarts it", failure)

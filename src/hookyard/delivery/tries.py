@@ -120,6 +120,7 @@ class Recorder:
             status,
             error,
             body,
+            job.lease,
             state=state,
             retry_at=decision.retry_at,
             earlier_attempts=job.earlier_attempts,

@@ -15,8 +15,12 @@ once with a count (`hookyard.delivery.supervision`). The side tasks (wake-up lis
 renewal, expired-lease sweep) are restarted when they die; one that keeps failing for another
 reason than the database being away stops the worker with `SideTaskFailed`, so that the process
 exits non-zero. `heartbeat` is the monotonic time of the claim loop's last turn; every
-`BEAT_SECONDS` the worker also writes it to `worker_heartbeats` (`Store.heartbeats`) for processes
-that are not the worker, and removes its row when it stops.
+`heartbeat_seconds` the worker also writes it to `worker_heartbeats` for processes that are not
+the worker (`hookyard.delivery.beating`, the one writer of that table).
+
+Leases are the database's (`hookyard.store.queue.protocol`): each claim leases under a token
+that starts with `worker_id`, and the worker renews, finishes and returns its deliveries with
+that token, so a delivery another worker took over after this one's lease expired is left alone.
 
 Stop: set the `stop` event given to `run` (the CLI does on SIGTERM). Claiming stops, tries in
 flight get `shutdown_grace_seconds` to finish, the rest are cancelled and their leases released.
@@ -27,31 +31,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import socket
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Histogram
 
-from hookyard import clock, ids, models, retry
-from hookyard.delivery import recording, supervision, tries
+from hookyard import clock, models, retry
+from hookyard.delivery import beating, recording, supervision, tries
 from hookyard.delivery import sender as sending
 from hookyard.delivery.worker_config import WorkerConfig, policy_from_settings
 from hookyard.store import Store
-from hookyard.store.heartbeats import Heartbeat
 from hookyard.store.queue import Claimed, ClaimRequest, Finished
 
 __all__ = ["Worker", "WorkerConfig", "policy_from_settings"]
 
 log = logging.getLogger("hookyard.delivery")
-BEAT_SECONDS = 5.0
 ATTEMPTS = MetricCounter("hookyard_delivery_attempts", "Delivery tries by outcome", ["outcome"])
 LATENCY = Histogram("hookyard_delivery_seconds", "Duration of one delivery try")
 _COUNTERS = {outcome: ATTEMPTS.labels(outcome.value) for outcome in models.Outcome}
@@ -95,8 +93,8 @@ class Worker:
         )
         self._wake = asyncio.Event()
         self._in_hand: dict[str, Claimed] = {}
-        self._leased: set[str] = set()
-        self._abandoned: list[str] = []
+        self._leased: dict[str, str] = {}
+        self._abandoned: dict[str, str] = {}
         self._per_host: Counter[str] = Counter()
         self._waiting: dict[str, deque[Claimed]] = {}
         self._lanes: Counter[str] = Counter()
@@ -105,14 +103,15 @@ class Worker:
         self.heartbeat = monotonic()
         self._on_exhausted = on_exhausted
         self._reports: set[asyncio.Task[None]] = set()
-        started = now()
-        self._beat = Heartbeat(
-            f"{socket.gethostname()}:{os.getpid()}:{ids.ulid()[-6:]}",
-            socket.gethostname(),
-            os.getpid(),
-            started,
-            started,
-            BEAT_SECONDS,
+        self.worker_id = beating.worker_id()
+        self._beating = beating.Beating(
+            store.heartbeats,
+            self.worker_id,
+            config.heartbeat_seconds,
+            lambda: self.heartbeat,
+            self._repeats,
+            now=now,
+            monotonic=monotonic,
         )
 
     @property
@@ -129,7 +128,7 @@ class Worker:
             self._supervised("wake-up listener", self._listen),
             self._supervised("lease renewal", self._renew_loop),
             self._supervised("expired-lease sweep", self._sweep_loop),
-            self._supervised("heartbeat", self._beat_loop),
+            self._supervised("heartbeat", self._beating.run),
         ]
         waker = asyncio.create_task(self._wake_on(stop))
         claiming = asyncio.create_task(self._claim_loop(stop))
@@ -148,7 +147,7 @@ class Worker:
             await flusher
             await asyncio.gather(*self._reports, return_exceptions=True)
             await self._release_abandoned()
-            await self._forget_beat()
+            await self._beating.forget()
             unsubscribe()
 
     def _supervised(
@@ -185,8 +184,8 @@ class Worker:
         wanted = min(self._config.claim_batch, free)
         request = ClaimRequest(
             wanted,
-            self._now(),
             self._config.lease_seconds,
+            holder=self.worker_id,
             per_host=self._config.host_backlog,
             in_hand=dict(self._per_host),
         )
@@ -209,13 +208,13 @@ class Worker:
         timeout = self._config.poll_interval_seconds
         if not any(n >= self._config.host_backlog for n in self._per_host.values()):
             try:
-                due = await self._queue.next_due()
+                due_in = await self._queue.due_in()
             except Exception as exc:
                 self._repeats.failed("next-due", "reading when the next retry is due failed", exc)
             else:
                 self._repeats.recovered("next-due", "reading when the next retry is due")
-                if due is not None:
-                    timeout = min(timeout, max(0.0, (due - self._now()).total_seconds()))
+                if due_in is not None:
+                    timeout = min(timeout, max(0.0, due_in))
         await self._sleep(timeout)
 
     async def _sleep(self, timeout: float) -> None:
@@ -230,7 +229,7 @@ class Worker:
 
     def _start(self, job: Claimed) -> None:
         self._in_hand[job.id] = job
-        self._leased.add(job.id)
+        self._leased[job.id] = job.lease
         self._per_host[job.host] += 1
         waiting = self._waiting.get(job.host)
         if waiting is None:
@@ -271,7 +270,7 @@ class Worker:
             result = await self._sender.send(request)
             finished = self._tries.sent(job, result)
         except asyncio.CancelledError:
-            self._abandoned.append(job.id)
+            self._abandoned[job.id] = job.lease
             raise
         except Exception as exc:
             self._repeats.failed("try", "a try failed inside the worker", exc)
@@ -301,11 +300,14 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         for waiting in self._waiting.values():
-            self._abandoned.extend(job.id for job in waiting)
+            self._abandoned.update((job.id, job.lease) for job in waiting)
             waiting.clear()
 
     def _recorded(self, batch: list[Finished], stopped: frozenset[str]) -> None:
-        self._leased.difference_update(t.delivery_id for t in batch)
+        for finished in batch:
+            # Only this claim's lease: the delivery may have been claimed again since.
+            if self._leased.get(finished.delivery_id) == finished.lease:
+                del self._leased[finished.delivery_id]
         exhausted = [t for t in batch if t.state is models.DeliveryState.FAILED]
         if exhausted and self._on_exhausted is not None:
             # Rare (a delivery's last try failed), and told in a task of its own so that the
@@ -324,7 +326,7 @@ class Worker:
 
     async def _release_abandoned(self) -> None:
         try:
-            await self._queue.release(self._abandoned, now=self._now())
+            await self._queue.release(self._abandoned)
         except Exception as exc:
             self._repeats.failed("release", "returning untried deliveries failed", exc)
             log.warning(
@@ -349,9 +351,10 @@ class Worker:
         interval = self._config.lease_seconds / 3
         while True:
             await asyncio.sleep(interval)
-            until = self._now() + timedelta(seconds=self._config.lease_seconds)
             try:
-                await self._queue.extend(list(self._leased), until=until)
+                await self._queue.extend(
+                    dict(self._leased), lease_seconds=self._config.lease_seconds
+                )
             except Exception as exc:
                 self._repeats.failed("renew", "renewing the leases held failed", exc)
             else:
@@ -361,29 +364,13 @@ class Worker:
         interval = min(max(self._config.lease_seconds / 2, self._config.poll_interval_seconds), 60)
         while True:
             try:
-                if await self._queue.release_expired(now=self._now()):
+                if await self._queue.release_expired():
                     self._wake.set()
             except Exception as exc:
                 self._repeats.failed("sweep", "returning expired leases failed", exc)
             else:
                 self._repeats.recovered("sweep", "returning expired leases")
             await asyncio.sleep(interval)
-
-    async def _beat_loop(self) -> None:
-        while True:
-            age = self._monotonic() - self.heartbeat
-            beat_at = self._now() - timedelta(seconds=age)
-            try:
-                await self._store.heartbeats.beat(replace(self._beat, beat_at=beat_at))
-            except Exception as exc:
-                self._repeats.failed("heartbeat", "writing the worker's heartbeat failed", exc)
-            else:
-                self._repeats.recovered("heartbeat", "writing the worker's heartbeat")
-            await asyncio.sleep(BEAT_SECONDS)
-
-    async def _forget_beat(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._store.heartbeats.forget(self._beat.worker_id)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

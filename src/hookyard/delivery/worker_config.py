@@ -18,6 +18,7 @@ class WorkerConfig:
     global_concurrency: int = 256
     poll_interval_seconds: float = 1.0
     shutdown_grace_seconds: float = 15.0
+    heartbeat_seconds: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerConfig:
@@ -28,6 +29,7 @@ class WorkerConfig:
             global_concurrency=settings.global_concurrency,
             poll_interval_seconds=settings.poll_interval_seconds,
             shutdown_grace_seconds=settings.shutdown_grace_seconds,
+            heartbeat_seconds=settings.heartbeat_seconds,
         )
 
     @property

@@ -5,19 +5,14 @@ recently (this process's own worker under `hookyard serve`, else any `hookyard w
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from hookyard import clock, ids
+from hookyard import clock
 from hookyard.store import Store
-from hookyard.store.heartbeats import Heartbeat
 
-log = logging.getLogger("hookyard.health")
 OK = "ok"
 CHECK_TIMEOUT_SECONDS = 5.0
 
@@ -116,32 +111,3 @@ class Health:
                 "check the worker's log"
             )
         return OK
-
-
-class HeartbeatWriter:
-    """Writes a `hookyard worker` process's pulse to the store every `interval` seconds."""
-
-    def __init__(self, store: Store, pulse: Pulse, interval: float) -> None:
-        self._store = store
-        self._pulse = pulse
-        self._interval = interval
-        self.worker_id = f"{socket.gethostname()[:60]}-{os.getpid()}-{ids.ulid()[-6:]}"
-        self._started = clock.utcnow()
-
-    async def run(self) -> None:
-        """Beat until cancelled; a failed write is logged and tried again next time."""
-        while True:
-            if self._pulse.at is not None:
-                beat = Heartbeat(
-                    worker_id=self.worker_id,
-                    hostname=socket.gethostname()[:200],
-                    pid=os.getpid(),
-                    started_at=self._started,
-                    beat_at=self._pulse.at,
-                    interval_seconds=self._interval,
-                )
-                try:
-                    await self._store.heartbeats.beat(beat)
-                except Exception:
-                    log.exception("writing the worker heartbeat failed; trying again")
-            await asyncio.sleep(self._interval)

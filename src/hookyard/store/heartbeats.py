@@ -5,7 +5,7 @@ live worker from a dead one; and the database checks `/readyz` makes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, text, update
 
@@ -13,6 +13,14 @@ from hookyard.store import schema
 from hookyard.store.database import Database
 
 _beats = schema.worker_heartbeats
+STALE_BEATS = 100
+STALE_AT_LEAST = timedelta(days=1)
+
+
+def stale_after(interval_seconds: float) -> timedelta:
+    """How long a row may go without a beat before it is a dead worker's, removed by `prune`:
+    a day, or `STALE_BEATS` intervals when that is longer."""
+    return max(STALE_AT_LEAST, timedelta(seconds=STALE_BEATS * interval_seconds))
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,13 @@ class HeartbeatRepository:
         """A worker that stopped cleanly removes its row."""
         async with self._db.write() as connection:
             await connection.execute(delete(_beats).where(_beats.c.worker_id == worker_id))
+
+    async def prune(self, before: datetime) -> int:
+        """Remove the rows of workers that have not beaten since `before` (they died without
+        removing theirs); how many."""
+        async with self._db.write() as connection:
+            pruned = await connection.execute(delete(_beats).where(_beats.c.beat_at < before))
+            return max(0, pruned.rowcount)
 
     async def all(self) -> list[Heartbeat]:
         """Every worker's last beat, newest first."""

@@ -179,6 +179,7 @@ deliveries = Table(
     Column("last_status", Integer(), nullable=True),
     Column("last_error", Text(), nullable=True),
     Column("sequence", BigInteger(), nullable=True),
+    Column("lease_owner", String(128), nullable=True),
     Index("ix_deliveries_subscription_state", "subscription_id", "state"),
     Index("ix_deliveries_subscription_sequence", "subscription_id", "sequence"),
     Index(

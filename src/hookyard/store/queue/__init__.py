@@ -19,6 +19,7 @@ from hookyard.store.queue.protocol import (
     ClaimRequest,
     Finished,
     Ingested,
+    Leases,
     NewEvent,
     QueueBackend,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Claimed",
     "Finished",
     "Ingested",
+    "Leases",
     "NewEvent",
     "QueueBackend",
     "backend_for",

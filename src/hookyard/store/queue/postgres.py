@@ -11,6 +11,10 @@ A claim walks the callback hosts with pending deliveries from where the previous
 host's room by due time with `FOR UPDATE SKIP LOCKED` inside `ARRAY(...)` (so the limit holds
 exactly), and never reads the backlog of a host without room. Deliveries whose record is no
 longer Active are held by the same statement instead of leased.
+
+Lease and due times are the database's: every hot statement reads the time as
+`timezone('UTC', now())` (the columns hold naive UTC), never a time a worker sends, so workers
+whose clocks disagree still agree on whose lease has expired and which retry is due.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -36,6 +40,7 @@ from hookyard.store.queue.protocol import (
     ClaimRequest,
     Finished,
     Ingested,
+    Leases,
     NewEvent,
 )
 
@@ -97,7 +102,7 @@ INSERT_EVENTS_AND_DELIVERIES = (
     f" SELECT pg_notify('{CHANNEL}', '')"
 )
 
-# claim: $1 lease until, $2 now, $3 start after host, $4 limit, $5 per-host cap,
+# claim: $1 lease seconds, $2 lease token, $3 start after host, $4 limit, $5 per-host cap,
 # $6/$7 hosts in hand and how many, $8 how many hosts to look at
 
 CLAIM = """
@@ -112,13 +117,16 @@ WITH RECURSIVE hosts(host, n) AS (
 claimed AS (
     UPDATE deliveries d SET
         state = CASE WHEN s.status = 'Active' THEN 'in_flight' ELSE 'held' END,
-        locked_until = CASE WHEN s.status = 'Active' THEN $1::timestamp END,
-        updated_at = $2
+        locked_until = CASE WHEN s.status = 'Active'
+            THEN timezone('UTC', now()) + $1::float8 * interval '1 second' END,
+        lease_owner = CASE WHEN s.status = 'Active' THEN $2::text END,
+        updated_at = timezone('UTC', now())
     FROM subscriptions s
     WHERE s.id = d.subscription_id AND d.id = ANY(ARRAY(
         SELECT due.id FROM hosts h CROSS JOIN LATERAL (
             SELECT x.id FROM deliveries x
-            WHERE x.state = 'pending' AND x.host = h.host AND x.next_attempt_at <= $2
+            WHERE x.state = 'pending' AND x.host = h.host
+                AND x.next_attempt_at <= timezone('UTC', now())
             ORDER BY x.next_attempt_at
             LIMIT GREATEST(0, LEAST($4::int, $5::int - COALESCE((SELECT i.n
                 FROM unnest($6::text[], $7::int[]) AS i(host, n) WHERE i.host = h.host), 0)))
@@ -126,11 +134,13 @@ claimed AS (
         WHERE h.host IS NOT NULL
         LIMIT $4))
     RETURNING d.id, d.subscription_id, d.host, d.attempts, d.event_id, d.state, d.sequence,
-        d.next_attempt_at, d.earlier_attempts, s.callback_url, s.secret_key,
-        s.previous_secret_key, s.previous_secret_until, s.product
+        d.next_attempt_at, d.lease_owner, d.earlier_attempts, s.product, s.callback_url,
+        s.secret_key, s.previous_secret_key,
+        s.previous_secret_until
 )
 SELECT c.id, c.subscription_id, c.host, c.attempts, c.callback_url, e.body, c.secret_key,
-    c.previous_secret_key, c.previous_secret_until, c.sequence, c.earlier_attempts, c.product
+    c.previous_secret_key, c.previous_secret_until, c.sequence, c.lease_owner, c.earlier_attempts,
+    c.product
 FROM claimed c JOIN events e ON e.id = c.event_id
 WHERE c.state = 'in_flight'
 ORDER BY c.next_attempt_at, c.id
@@ -151,16 +161,24 @@ def claimed(row: Mapping[str, Any]) -> Claimed:
             row["previous_secret_key"],
             read_stamp(row["previous_secret_until"]),
             sequence=row["sequence"],
+            lease=row["lease_owner"],
             earlier_attempts=row["earlier_attempts"],
             product=row["product"],
         )
     except (TypeError, ValueError) as exc:
         return Claimed.unreadable(
-            row["id"], row["subscription_id"], row["host"], row["attempts"] or 0, exc
+            row["id"],
+            row["subscription_id"],
+            row["host"],
+            row["attempts"] or 0,
+            exc,
+            row["lease_owner"],
         )
 
 
-# finish: attempts and delivery states in one statement (the whole batch when all succeeded)
+# finish: attempts and delivery states in one statement (the whole batch when all succeeded);
+# a try changes its delivery only while its claim still holds it (`lease_owner`), and a retry's
+# delay is laid on the database's clock
 
 RECORD = """
 WITH tried AS (
@@ -169,41 +187,50 @@ WITH tried AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamp[], $5::float8[],
         $6::text[], $7::int[], $8::text[], $9::text[])
 )
-UPDATE deliveries d SET state = u.state, attempts = u.tries, next_attempt_at = u.next_at,
-    locked_until = NULL, updated_at = $10, last_status = u.status, last_error = u.error
-FROM unnest($2::text[], $11::text[], $13::int[], $12::timestamp[], $7::int[], $8::text[])
-    AS u(id, state, tries, next_at, status, error)
-WHERE d.id = u.id AND d.state = 'in_flight'
+UPDATE deliveries d SET state = u.state, attempts = u.tries,
+    next_attempt_at = timezone('UTC', now()) + u.delay * interval '1 second',
+    locked_until = NULL, lease_owner = NULL, updated_at = timezone('UTC', now()),
+    last_status = u.status, last_error = u.error
+FROM unnest($2::text[], $10::text[], $13::int[], $11::float8[], $7::int[], $8::text[],
+    $12::text[]) AS u(id, state, tries, delay, status, error, lease)
+WHERE d.id = u.id AND d.state = 'in_flight' AND d.lease_owner = u.lease
 """
+RECORD_RETURNING = RECORD + "RETURNING d.id\n"
 STOP = (
-    "UPDATE subscriptions s SET status = 'Stopped', status_changed_at = $1,"
-    " stop_reason = u.reason FROM unnest($2::text[], $3::text[]) AS u(id, reason)"
+    "UPDATE subscriptions s SET status = 'Stopped', status_changed_at = timezone('UTC', now()),"
+    " stop_reason = u.reason FROM unnest($1::text[], $2::text[]) AS u(id, reason)"
     " WHERE s.id = u.id AND s.status = 'Active' RETURNING s.id"
 )
 HOLD = (
-    "UPDATE deliveries SET state = 'held', updated_at = $1 WHERE state = 'pending'"
-    " AND subscription_id = ANY(ARRAY(SELECT id FROM subscriptions"
-    " WHERE id = ANY($2::text[]) AND status <> 'Active'))"
+    "UPDATE deliveries SET state = 'held', updated_at = timezone('UTC', now())"
+    " WHERE state = 'pending' AND subscription_id = ANY(ARRAY(SELECT id FROM subscriptions"
+    " WHERE id = ANY($1::text[]) AND status <> 'Active'))"
 )
 
-# leases
+# leases: $1 lease seconds (extend), then delivery ids and the tokens they are leased under
 
 EXTEND = (
-    "UPDATE deliveries SET locked_until = $1 WHERE id = ANY($2::text[]) AND state = 'in_flight'"
+    "UPDATE deliveries d SET locked_until = timezone('UTC', now()) + $1::float8"
+    " * interval '1 second' FROM unnest($2::text[], $3::text[]) AS u(id, lease)"
+    " WHERE d.id = u.id AND d.state = 'in_flight' AND d.lease_owner = u.lease"
 )
 RELEASE_HELD = (
-    "WITH released AS (UPDATE deliveries SET state = 'pending', locked_until = NULL,"
-    " next_attempt_at = $1, updated_at = $1 WHERE id = ANY($2::text[]) AND state = 'in_flight'"
+    "WITH released AS (UPDATE deliveries d SET state = 'pending', locked_until = NULL,"
+    " lease_owner = NULL, next_attempt_at = timezone('UTC', now()),"
+    " updated_at = timezone('UTC', now()) FROM unnest($1::text[], $2::text[]) AS u(id, lease)"
+    " WHERE d.id = u.id AND d.state = 'in_flight' AND d.lease_owner = u.lease"
     " RETURNING 1) SELECT count(*), (SELECT pg_notify('hookyard_deliveries', '')"
     " WHERE EXISTS (SELECT 1 FROM released)) FROM released"
 )
 RELEASE_EXPIRED = (
     "WITH released AS (UPDATE deliveries SET state = 'pending', locked_until = NULL,"
-    " next_attempt_at = $1, updated_at = $1 WHERE state = 'in_flight' AND locked_until < $1"
+    " lease_owner = NULL, next_attempt_at = timezone('UTC', now()),"
+    " updated_at = timezone('UTC', now())"
+    " WHERE state = 'in_flight' AND locked_until < timezone('UTC', now())"
     " RETURNING 1) SELECT count(*), (SELECT pg_notify('hookyard_deliveries', '')"
     " WHERE EXISTS (SELECT 1 FROM released)) FROM released"
 )
-NEXT_DUE = """
+DUE_IN = """
 WITH RECURSIVE hosts(host, n) AS (
     (SELECT host, 1 FROM deliveries WHERE state = 'pending' ORDER BY host LIMIT 1)
   UNION ALL
@@ -211,7 +238,8 @@ WITH RECURSIVE hosts(host, n) AS (
             ORDER BY d.host LIMIT 1), h.n + 1
     FROM hosts h WHERE h.host IS NOT NULL AND h.n < $1
 )
-SELECT min(first.next_attempt_at) FROM hosts h CROSS JOIN LATERAL (
+SELECT extract(epoch FROM min(first.next_attempt_at) - timezone('UTC', now()))::float8
+FROM hosts h CROSS JOIN LATERAL (
     SELECT x.next_attempt_at FROM deliveries x WHERE x.state = 'pending' AND x.host = h.host
     ORDER BY x.next_attempt_at LIMIT 1) AS first
 WHERE h.host IS NOT NULL
@@ -337,8 +365,8 @@ class PostgresQueue:
         per_host = request.limit if request.per_host is None else request.per_host
         hosts = list(request.in_hand)
         values = (
-            stamp(request.now + timedelta(seconds=request.lease_seconds)),
-            stamp(request.now),
+            request.lease_seconds,
+            request.lease_token(),
             after,
             limit,
             per_host,
@@ -355,44 +383,57 @@ class PostgresQueue:
     async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
         if not tries:
             return frozenset()
-        values = _record_values(tries, stamp(now))
+        values = _record_values(tries, now)
         unfinished = sorted({t.subscription_id for t in tries if not t.succeeded})
-        stopped: frozenset[str] = frozenset()
         async with self._durable_connection() as connection:
             if not unfinished:
                 await connection.execute(RECORD, *values)
-                return stopped
+                return frozenset()
             async with connection.transaction():
-                await connection.execute(RECORD, *values)
-                stops = [(t.subscription_id, t.stop_reason) for t in tries if t.stop_reason]
-                if stops:
-                    ids_, reasons = zip(*stops, strict=True)
-                    rows = await connection.fetch(STOP, stamp(now), list(ids_), list(reasons))
-                    stopped = frozenset(row[0] for row in rows)
-                await connection.execute(HOLD, stamp(now), unfinished)
+                stopped = await self._record_failures(connection, tries, values)
+                await connection.execute(HOLD, unfinished)
         return stopped
+
+    async def _record_failures(
+        self, connection: asyncpg.Connection, tries: Sequence[Finished], values: tuple[Any, ...]
+    ) -> frozenset[str]:
+        """Record a batch with failures; a try that spent the last attempt Stops its record
+        only if its claim still held the delivery (a late try whose lease was lost does not).
+        The ids of the records this batch Stopped (Active until it)."""
+        stopping = {t.delivery_id: t for t in tries if t.stop_reason}
+        if not stopping:
+            await connection.execute(RECORD, *values)
+            return frozenset()
+        recorded = {row[0] for row in await connection.fetch(RECORD_RETURNING, *values)}
+        stops = [(t.subscription_id, t.stop_reason) for i, t in stopping.items() if i in recorded]
+        if not stops:
+            return frozenset()
+        ids_, reasons = zip(*stops, strict=True)
+        rows = await connection.fetch(STOP, list(ids_), list(reasons))
+        return frozenset(row[0] for row in rows)
 
     # leases
 
-    async def extend(self, delivery_ids: Sequence[str], *, until: datetime) -> None:
-        if delivery_ids:
+    async def extend(self, leases: Leases, *, lease_seconds: float) -> None:
+        if leases:
             async with self._fast_connection() as connection:
-                await connection.execute(EXTEND, stamp(until), list(delivery_ids))
+                await connection.execute(EXTEND, lease_seconds, *_lease_columns(leases))
 
-    async def release(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
-        if delivery_ids:
+    async def release(self, leases: Leases) -> None:
+        if leases:
             async with self._durable_connection() as connection:
-                await connection.fetchval(RELEASE_HELD, stamp(now), list(delivery_ids))
+                await connection.fetchval(RELEASE_HELD, *_lease_columns(leases))
             self._wake_local()
 
-    async def release_expired(self, *, now: datetime) -> int:
+    async def release_expired(self) -> int:
         async with self._durable_connection() as connection:
-            count = await connection.fetchval(RELEASE_EXPIRED, stamp(now))
+            count = await connection.fetchval(RELEASE_EXPIRED)
         return int(count or 0)
 
-    async def next_due(self) -> datetime | None:
+    async def due_in(self) -> float | None:
         async with self._fast_connection() as connection:
-            return read_stamp(await connection.fetchval(NEXT_DUE, MAX_HOSTS))
+            due_in = await connection.fetchval(DUE_IN, MAX_HOSTS)
+        return None if due_in is None else float(due_in)
 
     # wake-ups
 
@@ -457,10 +498,14 @@ async def _count_sequences(
     return {(row[0], row[1]): int(row[2]) for row in rows}
 
 
+def _lease_columns(leases: Leases) -> tuple[list[str], list[str]]:
+    return list(leases), list(leases.values())
+
+
 def _record_values(tries: Sequence[Finished], now: datetime) -> tuple[Any, ...]:
-    """RECORD's parameters: the attempt rows' columns ($1-$9, numbered across rounds), the
-    time, and the deliveries' new state, due time and tries this round ($11-$13)."""
-    columns: tuple[list[Any], ...] = tuple([] for _ in range(12))
+    """RECORD's parameters: the attempt rows' columns ($1-$9, numbered across rounds), then the
+    deliveries' new state, retry delay, lease token and tries this round ($10-$13)."""
+    columns: tuple[list[Any], ...] = tuple([] for _ in range(13))
     for t in tries:
         row = (
             ids.prefixed(ids.ATTEMPT),
@@ -473,9 +518,10 @@ def _record_values(tries: Sequence[Finished], now: datetime) -> tuple[Any, ...]:
             t.short_error,
             t.response_body,
             t.state.value,
-            stamp(t.retry_at) if t.retry_at is not None else now,
+            t.retry_delay(now),
+            t.lease,
             t.attempt,
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-    return (*columns[:9], now, *columns[9:])
+    return columns

@@ -4,6 +4,17 @@
 else asks which database it is. Each backend module owns all of that database's hot SQL. The
 backends only apply decisions: whether a try Stops its record, when it is retried, and what a
 delivery that cannot be prepared becomes are the worker's to decide (`Finished` carries them).
+
+Leases are timed by the database's clock, never a worker's: a claim leases until the database's
+now plus `lease_seconds`, a renewal likewise, a lease has expired when the database's now is past
+it, and a delivery is due when the database's now is past its due time. A worker's clock only
+says how far away its retries are (`retry_delay`), and they are laid on the database's clock. So a
+worker whose clock runs ahead neither takes over live leases nor runs retries early.
+
+Each claim leases its deliveries under a token of its own (`Claimed.lease`, stored in
+`deliveries.lease_owner`): finishing, renewing and returning a delivery only touch it while that
+claim still holds it. A try finished after its lease expired and another claim took the delivery
+over is recorded as an attempt (it happened) but changes neither the delivery nor its record.
 """
 
 from __future__ import annotations
@@ -15,13 +26,15 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookyard import models
+from hookyard import ids, models
 
 ERROR_CHARS = 1000
 MAX_HOSTS = 1000
 """At most this many callback hosts are looked at by one claim (see `ClaimRequest`)."""
 
 Callback = Callable[[], None]
+Leases = Mapping[str, str]
+"""Delivery id -> the lease token (`Claimed.lease`) of the claim that leased it."""
 
 
 @dataclass(frozen=True)
@@ -51,11 +64,13 @@ class Ingested:
 class ClaimRequest:
     """What one claim may take: at most `limit` due deliveries in all, at most `per_host` of one
     callback host less what the caller already holds of it (`in_hand`); a host with no room
-    left is not looked at, so its backlog costs the claim nothing."""
+    left is not looked at, so its backlog costs the claim nothing. The deliveries are leased for
+    `lease_seconds` of the database's clock under a token that starts with `holder` (the
+    worker's id, so that an operator can tell who holds a delivery)."""
 
     limit: int
-    now: datetime
     lease_seconds: float
+    holder: str = ""
     per_host: int | None = None
     in_hand: Mapping[str, int] = field(default_factory=dict)
 
@@ -68,6 +83,10 @@ class ClaimRequest:
     def full_hosts(self) -> list[str]:
         """The hosts in hand with no room left."""
         return [host for host in self.in_hand if self.room(host) <= 0]
+
+    def lease_token(self) -> str:
+        """A fresh token for this claim's leases: the holder's id (who), a ULID (which claim)."""
+        return f"{self.holder[:100]}/{ids.ulid()}" if self.holder else ids.ulid()
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,8 @@ class Claimed:
     earlier_attempts: int = 0
     """Tries of earlier rounds (before a redeliver or recover)."""
     product: str = ""
+    lease: str = ""
+    """The token of the claim that leased it: finish, renew and return it with this."""
 
     @property
     def attempt(self) -> int:
@@ -103,18 +124,27 @@ class Claimed:
 
     @classmethod
     def unreadable(
-        cls, delivery_id: str, subscription_id: str, host: str, attempts: int, exc: Exception
+        cls,
+        delivery_id: str,
+        subscription_id: str,
+        host: str,
+        attempts: int,
+        exc: Exception,
+        lease: str = "",
     ) -> Claimed:
         """A claimed delivery whose stored row does not read: its try fails with the reason."""
         problem = f"the stored delivery could not be read ({exc}); check its event and record"
-        return cls(delivery_id, subscription_id, host, attempts, "", b"", "", problem=problem)
+        return cls(
+            delivery_id, subscription_id, host, attempts, "", b"", "", problem=problem, lease=lease
+        )
 
 
 @dataclass(frozen=True)
 class Finished:
     """The record of one try and what the worker decided: `state` is succeeded, pending (retry
-    at `retry_at`) or failed; `stop_reason` set: the record is Stopped with that reason.
-    `attempt` is the try's number in its round (the delivery's `attempts` after it)."""
+    at `retry_at`, by the worker's clock) or failed; `stop_reason` set: the record is Stopped
+    with that reason. `attempt` is the try's number in its round (the delivery's `attempts`
+    after it); `lease` is the token the try's delivery was claimed with."""
 
     delivery_id: str
     subscription_id: str
@@ -125,6 +155,7 @@ class Finished:
     status_code: int | None
     error: str | None
     response_body: str | None
+    lease: str
     state: models.DeliveryState = models.DeliveryState.SUCCEEDED
     retry_at: datetime | None = None
     stop_reason: str | None = None
@@ -144,6 +175,13 @@ class Finished:
     @property
     def short_error(self) -> str | None:
         return self.error[:ERROR_CHARS] if self.error else None
+
+    def retry_delay(self, now: datetime) -> float:
+        """Seconds from `now` (the worker's clock) until the retry; 0 when there is none. The
+        backends add it to the database's clock, so a worker's skew does not move its retries."""
+        if self.retry_at is None:
+            return 0.0
+        return max(0.0, (self.retry_at - now).total_seconds())
 
 
 class QueueBackend(Protocol):
@@ -166,25 +204,31 @@ class QueueBackend(Protocol):
 
     async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
         """Record a batch of tries in one transaction: attempts, states, Stopped records, and
-        the pending deliveries of records no longer Active held. Returns the ids of the records
-        this batch Stopped (Active until it): a record is Stopped by one batch only, whichever
-        process records it, so each Stop is announced once."""
+        the pending deliveries of records no longer Active held. `now` is the worker's clock,
+        against which each retry's delay is measured (`Finished.retry_delay`). A try whose
+        lease was lost is recorded as an attempt and changes nothing else. Returns the ids of
+        the records this batch Stopped (Active until it): a record is Stopped by one batch only,
+        whichever process records it, so each Stop is announced once."""
         ...
 
-    async def extend(self, delivery_ids: Sequence[str], *, until: datetime) -> None:
-        """Renew the leases of deliveries this worker still holds."""
+    async def extend(self, leases: Leases, *, lease_seconds: float) -> None:
+        """Renew the leases still held under these tokens to the database's now plus
+        `lease_seconds`."""
         ...
 
-    async def release(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
-        """Give leased deliveries back untried: due again at once."""
+    async def release(self, leases: Leases) -> None:
+        """Give leased deliveries still held under these tokens back untried: due again at
+        once."""
         ...
 
-    async def release_expired(self, *, now: datetime) -> int:
-        """Deliveries whose lease ran out (their worker died) become due again; how many."""
+    async def release_expired(self) -> int:
+        """Deliveries whose lease ran out by the database's clock (their worker died or
+        stalled) become due again; how many."""
         ...
 
-    async def next_due(self) -> datetime | None:
-        """When the earliest pending delivery is due, or None when none is pending."""
+    async def due_in(self) -> float | None:
+        """Seconds until the earliest pending delivery is due by the database's clock (0 or
+        less: due now), or None when none is pending."""
         ...
 
     async def listen(self, callback: Callback, ready: Callback) -> None:

@@ -10,13 +10,17 @@ microseconds), so both sides read each other's rows.
 A claim walks the callback hosts with pending deliveries from where the previous claim stopped
 (one index probe per host on `ix_deliveries_host_due`), takes up to each host's room by due
 time, and skips a host with no room without reading its backlog.
+
+Lease and due times are the database's: each transaction that needs the time reads SQLite's
+`'now'` once (`DATABASE_NOW`) and uses it throughout. On SQLite that is this host's clock (one
+process owns the file), but the code reads the same as the PostgreSQL module's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -35,6 +39,7 @@ from hookyard.store.queue.protocol import (
     ClaimRequest,
     Finished,
     Ingested,
+    Leases,
     NewEvent,
 )
 
@@ -71,12 +76,14 @@ INSERT_DELIVERY = (
     f" VALUES ({', '.join('?' * len(fanout.DELIVERY_COLUMNS))})"
 )
 
+DATABASE_NOW = "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"
+
 # claim
 
 NEXT_HOST = "SELECT host FROM deliveries WHERE state = 'pending' AND host > ? ORDER BY host LIMIT 1"
 LEASE_OF_HOST = (
-    "UPDATE deliveries SET state = 'in_flight', locked_until = ?, updated_at = ?"
-    " WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND host = ?"
+    "UPDATE deliveries SET state = 'in_flight', locked_until = ?, lease_owner = ?,"
+    " updated_at = ? WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND host = ?"
     " AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?) RETURNING id"
 )
 LOAD = (
@@ -88,14 +95,15 @@ LOAD = (
     " WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id"
 )
 HOLD_CLAIMED = (
-    "UPDATE deliveries SET state = 'held', locked_until = NULL, updated_at = ?"
+    "UPDATE deliveries SET state = 'held', locked_until = NULL, lease_owner = NULL,"
+    " updated_at = ?"
     " WHERE id IN (SELECT value FROM json_each(?))"
 )
 
 
-def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
-    """A `LOAD` row (its record Active); a row that does not read comes back with its `problem`
-    set."""
+def claimed(row: sqlite3.Row | tuple[Any, ...], lease: str) -> Claimed:
+    """A `LOAD` row (its record Active) leased under `lease`; a row that does not read comes
+    back with its `problem` set."""
     values = tuple(row)
     delivery_id, subscription_id, host, attempts, url, body, current, previous, until, n = values[
         :10
@@ -115,9 +123,11 @@ def claimed(row: sqlite3.Row | tuple[Any, ...]) -> Claimed:
             sequence=None if n is None else int(n),
             earlier_attempts=int(earlier),
             product=str(product),
+            lease=lease,
         )
     except (TypeError, ValueError) as exc:
-        return Claimed.unreadable(delivery_id, subscription_id, host, int(attempts or 0), exc)
+        attempts = int(attempts or 0)
+        return Claimed.unreadable(delivery_id, subscription_id, host, attempts, exc, lease)
 
 
 # finish
@@ -128,12 +138,13 @@ INSERT_ATTEMPT = (
 )
 SUCCEED = (
     "UPDATE deliveries SET state = 'succeeded', attempts = attempts + 1, next_attempt_at = ?,"
-    " locked_until = NULL, updated_at = ?, last_status = ?, last_error = NULL"
-    " WHERE state = 'in_flight' AND id IN (SELECT value FROM json_each(?))"
+    " locked_until = NULL, lease_owner = NULL, updated_at = ?, last_status = ?, last_error = NULL"
+    " WHERE state = 'in_flight' AND lease_owner = ? AND id IN (SELECT value FROM json_each(?))"
 )
 RECORD = (
     "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, locked_until = NULL,"
-    " updated_at = ?, last_status = ?, last_error = ? WHERE id = ? AND state = 'in_flight'"
+    " lease_owner = NULL, updated_at = ?, last_status = ?, last_error = ?"
+    " WHERE id = ? AND state = 'in_flight' AND lease_owner = ?"
 )
 STOP = (
     "UPDATE subscriptions SET status = 'Stopped', status_changed_at = ?, stop_reason = ?"
@@ -148,16 +159,17 @@ HOLD = (
 # leases
 
 EXTEND = (
-    "UPDATE deliveries SET locked_until = ? WHERE state = 'in_flight'"
+    "UPDATE deliveries SET locked_until = ? WHERE state = 'in_flight' AND lease_owner = ?"
     " AND id IN (SELECT value FROM json_each(?))"
 )
 RELEASE = (
-    "UPDATE deliveries SET state = 'pending', locked_until = NULL, next_attempt_at = ?,"
-    " updated_at = ? WHERE state = 'in_flight' AND id IN (SELECT value FROM json_each(?))"
+    "UPDATE deliveries SET state = 'pending', locked_until = NULL, lease_owner = NULL,"
+    " next_attempt_at = ?, updated_at = ? WHERE state = 'in_flight' AND lease_owner = ?"
+    " AND id IN (SELECT value FROM json_each(?))"
 )
 RELEASE_EXPIRED = (
-    "UPDATE deliveries SET state = 'pending', locked_until = NULL, next_attempt_at = ?,"
-    " updated_at = ? WHERE state = 'in_flight' AND locked_until < ?"
+    "UPDATE deliveries SET state = 'pending', locked_until = NULL, lease_owner = NULL,"
+    " next_attempt_at = ?, updated_at = ? WHERE state = 'in_flight' AND locked_until < ?"
 )
 FIRST_DUE_OF_HOST = (
     "SELECT next_attempt_at FROM deliveries WHERE state = 'pending' AND host = ?"
@@ -180,6 +192,21 @@ def id_list(values: Sequence[str]) -> str:
 
 def _stamped(row: tuple[object, ...]) -> tuple[object, ...]:
     return tuple(stamp(v) if isinstance(v, datetime) else v for v in row)
+
+
+def database_now(connection: sqlite3.Connection) -> datetime:
+    """SQLite's clock, read once for the transaction."""
+    return datetime.fromisoformat(connection.execute(DATABASE_NOW).fetchone()[0]).replace(
+        tzinfo=UTC
+    )
+
+
+def by_lease(leases: Mapping[str, str]) -> dict[str, list[str]]:
+    """Delivery ids grouped by the token they are leased under (a claim's deliveries share one)."""
+    grouped: dict[str, list[str]] = {}
+    for delivery_id, lease in leases.items():
+        grouped.setdefault(lease, []).append(delivery_id)
+    return grouped
 
 
 class SqliteQueue:
@@ -236,14 +263,16 @@ class SqliteQueue:
         return await self._run(lambda connection: self._claim(connection, request))
 
     def _claim(self, connection: sqlite3.Connection, request: ClaimRequest) -> list[Claimed]:
-        now = stamp(request.now)
-        until = stamp(request.now + timedelta(seconds=request.lease_seconds))
+        database_time = database_now(connection)
+        now = stamp(database_time)
+        until = stamp(database_time + timedelta(seconds=request.lease_seconds))
+        lease = request.lease_token()
         picked: list[str] = []
         after, self._after = self._after, ""
         for host in _hosts(connection, after):
             room = min(request.room(host), request.limit - len(picked))
             if room > 0:
-                values = (until, now, host, now, room)
+                values = (until, lease, now, host, now, room)
                 picked.extend(row[0] for row in connection.execute(LEASE_OF_HOST, values))
             if len(picked) >= request.limit:
                 self._after = host
@@ -255,7 +284,7 @@ class SqliteQueue:
         inactive: list[str] = []
         for row in connection.execute(LOAD, (leased,)):
             if row[-1] == ACTIVE:
-                jobs.append(claimed(row))
+                jobs.append(claimed(row, lease))
             else:
                 inactive.append(row[0])
         if inactive:
@@ -268,28 +297,24 @@ class SqliteQueue:
     async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
         if not tries:
             return frozenset()
-        return await self._run(lambda connection: _finish(connection, tries, stamp(now)))
+        return await self._run(lambda connection: _finish(connection, tries, now))
 
     # leases
 
-    async def extend(self, delivery_ids: Sequence[str], *, until: datetime) -> None:
-        if delivery_ids:
-            values = (stamp(until), id_list(delivery_ids))
-            await self._run(lambda connection: connection.execute(EXTEND, values))
+    async def extend(self, leases: Leases, *, lease_seconds: float) -> None:
+        if leases:
+            await self._run(lambda connection: _extend(connection, leases, lease_seconds))
 
-    async def release(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
-        if delivery_ids:
-            values = (stamp(now), stamp(now), id_list(delivery_ids))
-            await self._run(lambda connection: connection.execute(RELEASE, values))
+    async def release(self, leases: Leases) -> None:
+        if leases:
+            await self._run(lambda connection: _release(connection, leases))
             self._wake_local()
 
-    async def release_expired(self, *, now: datetime) -> int:
-        values = (stamp(now), stamp(now), stamp(now))
-        count = await self._run(lambda c: c.execute(RELEASE_EXPIRED, values).rowcount)
-        return max(0, int(count))
+    async def release_expired(self) -> int:
+        return await self._run(_release_expired)
 
-    async def next_due(self) -> datetime | None:
-        return read_stamp(await self._run(_next_due))
+    async def due_in(self) -> float | None:
+        return await self._run(_due_in)
 
     # wake-ups: one process, one database file; `Wakeup` carries them in process
 
@@ -342,28 +367,53 @@ def _hosts(connection: sqlite3.Connection, after: str) -> Iterator[str]:
         yield host
 
 
-def _next_due(connection: sqlite3.Connection) -> str | None:
-    """The earliest due time of the first `MAX_HOSTS` hosts' pending deliveries."""
+def _due_in(connection: sqlite3.Connection) -> float | None:
+    """Seconds from the database's now to the earliest due time of the first `MAX_HOSTS`
+    hosts' pending deliveries."""
     firsts = (
         connection.execute(FIRST_DUE_OF_HOST, (host,)).fetchone() for host in _hosts(connection, "")
     )
-    return min((row[0] for row in firsts if row is not None), default=None)
+    first = read_stamp(min((row[0] for row in firsts if row is not None), default=None))
+    if first is None:
+        return None
+    return (first - database_now(connection)).total_seconds()
 
 
-def _finish(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -> frozenset[str]:
+def _extend(connection: sqlite3.Connection, leases: Leases, lease_seconds: float) -> None:
+    until = stamp(database_now(connection) + timedelta(seconds=lease_seconds))
+    for lease, delivery_ids in by_lease(leases).items():
+        connection.execute(EXTEND, (until, lease, id_list(delivery_ids)))
+
+
+def _release(connection: sqlite3.Connection, leases: Leases) -> None:
+    now = stamp(database_now(connection))
+    for lease, delivery_ids in by_lease(leases).items():
+        connection.execute(RELEASE, (now, now, lease, id_list(delivery_ids)))
+
+
+def _release_expired(connection: sqlite3.Connection) -> int:
+    now = stamp(database_now(connection))
+    return max(0, int(connection.execute(RELEASE_EXPIRED, (now, now, now)).rowcount))
+
+
+def _finish(
+    connection: sqlite3.Connection, tries: Sequence[Finished], worker_now: datetime
+) -> frozenset[str]:
+    database_time = database_now(connection)
+    now = stamp(database_time)
     connection.executemany(INSERT_ATTEMPT, [_attempt_row(t) for t in tries])
-    # Successes (the common case) in one statement per status code, not one per row.
-    by_status: dict[int | None, list[str]] = {}
-    for attempt in tries:
-        if attempt.succeeded:
-            by_status.setdefault(attempt.status_code, []).append(attempt.delivery_id)
-    for status, delivery_ids in by_status.items():
-        connection.execute(SUCCEED, (now, now, status, id_list(delivery_ids)))
-    others = [_record_row(t, now) for t in tries if not t.succeeded]
-    if others:
-        connection.executemany(RECORD, others)
-    stopped = _stop(connection, tries, now)
-    unfinished = sorted({t.subscription_id for t in tries if not t.succeeded})
+    _succeed(connection, [t for t in tries if t.succeeded], now)
+    failed = [t for t in tries if not t.succeeded]
+
+    def record(attempt: Finished) -> tuple[Any, ...]:
+        due = database_time + timedelta(seconds=attempt.retry_delay(worker_now))
+        return _record_row(attempt, now, due)
+
+    connection.executemany(RECORD, [record(t) for t in failed if not t.stop_reason])
+    # A last try Stops its record only if its claim still held the delivery.
+    stopping = [t for t in failed if t.stop_reason and _recorded(connection, record(t))]
+    stopped = _stop(connection, stopping, now)
+    unfinished = sorted({t.subscription_id for t in failed})
     if unfinished:
         connection.execute(HOLD, (now, id_list(unfinished)))
     return stopped
@@ -380,6 +430,21 @@ def _stop(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -
     return frozenset(stopped)
 
 
+def _succeed(connection: sqlite3.Connection, succeeded: Sequence[Finished], now: str) -> None:
+    """Successes (the common case) in one statement per status code and claim, not per row."""
+    grouped: dict[tuple[int | None, str], list[str]] = {}
+    for attempt in succeeded:
+        grouped.setdefault((attempt.status_code, attempt.lease), []).append(attempt.delivery_id)
+    for (status, lease), delivery_ids in grouped.items():
+        connection.execute(SUCCEED, (now, now, status, lease, id_list(delivery_ids)))
+
+
+def _recorded(connection: sqlite3.Connection, row: tuple[Any, ...]) -> bool:
+    """Record one try's state; whether its claim still held the delivery (the last try Stops
+    its record only then: a late try whose lease was lost changes nothing)."""
+    return connection.execute(RECORD, row).rowcount > 0
+
+
 def _attempt_row(attempt: Finished) -> tuple[Any, ...]:
     return (
         ids.prefixed(ids.ATTEMPT),
@@ -394,16 +459,16 @@ def _attempt_row(attempt: Finished) -> tuple[Any, ...]:
     )
 
 
-def _record_row(attempt: Finished, now: str) -> tuple[Any, ...]:
-    retry_at = stamp(attempt.retry_at) if attempt.retry_at is not None else now
+def _record_row(attempt: Finished, now: str, due: datetime) -> tuple[Any, ...]:
     return (
         attempt.state.value,
         attempt.attempt,
-        retry_at,
+        stamp(due),
         now,
         attempt.status_code,
         attempt.short_error,
         attempt.delivery_id,
+        attempt.lease,
     )
 
 
