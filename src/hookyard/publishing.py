@@ -8,6 +8,7 @@ the settings from `HOOKYARD_*` variables and one store per event loop, opened on
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,9 @@ from hookyard.store import Store
 
 PUBLISHER = "in-process"
 _stores: dict[tuple[int, str], Store] = {}
+_services: weakref.WeakKeyDictionary[Store, tuple[tuple[object, ...], EventService]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def publish(
@@ -38,17 +42,29 @@ async def publish(
     """
     settings = settings or Settings()
     store = store or _store(settings)
-    service = EventService(
-        store,
-        catalog.load(settings.catalog_file),
-        public_base_url=settings.public_base_url,
-        max_batch_events=settings.max_batch_events,
-    )
+    service = _service(store, settings)
     event = {"eventType": event_type, "companyId": company_id, **(fields or {})}
     published = await service.publish(
         product, event, publisher_id=publisher_id, idempotency_key=idempotency_key
     )
     return published.event_id
+
+
+def _service(store: Store, settings: Settings) -> EventService:
+    """One publishing service per store (and the settings it is made from): its catalog is
+    loaded once and its cache of the companies and business units events name lasts across
+    publishes, instead of a file read and a database read on every one."""
+    key = (settings.catalog_file, settings.public_base_url, settings.max_batch_events)
+    found = _services.get(store)
+    if found is None or found[0] != key:
+        service = EventService(
+            store,
+            catalog.load(settings.catalog_file),
+            public_base_url=settings.public_base_url,
+            max_batch_events=settings.max_batch_events,
+        )
+        found = _services[store] = (key, service)
+    return found[1]
 
 
 def _store(settings: Settings) -> Store:

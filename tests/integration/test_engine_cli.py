@@ -7,8 +7,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from typer.testing import CliRunner
 
 import hookyard
@@ -176,6 +178,41 @@ async def test_hookyard_publish_in_process(store: Store, database_url: str, tmp_
     assert first == again
     assert await store.events.count() == 1
     assert len(await tenancy.delivery_states(store)) == 1
+
+
+async def test_hookyard_publish_looks_a_business_unit_up_once_per_store(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    """Repeated in-process publishes to one store read the business unit they name once: the
+    statements the real engine runs are counted from the second publish on."""
+    tenant = await tenancy.add_tenant(store, unit=BU)
+    settings = config.Settings(database_url=database_url, data_dir=tmp_path)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    async def publish(project: str) -> str:
+        fields = {"businessUnitId": BU, "projectId": project}
+        return await hookyard.publish(
+            "precon",
+            "ProjectCreated",
+            company_id=tenant.company_id,
+            fields=fields,
+            settings=settings,
+            store=store,
+        )
+
+    await publish("p-1")
+    engine = store.db.reader.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for n in range(3):
+            await publish(f"p-{n + 2}")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [s for s in statements if "business_units" in s] == []
+    assert await store.events.count() == 4
 
 
 def test_importing_hookyard_loads_nothing_of_the_server() -> None:
