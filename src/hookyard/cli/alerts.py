@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from hookyard.services.alerts import AlertTarget
 
 alerts = typer.Typer(help="The operator's alert urls for operational events.", no_args_is_help=True)
-JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+JSON = options.JSON
 
 
 def view(target: AlertTarget, *, with_secret: bool = False) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from hookyard.cli.tenancy import run
 approvals = typer.Typer(
     help="Callback hosts awaiting approval (HOOKYARD_APPROVAL_HOSTS).", no_args_is_help=True
 )
-JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+JSON = options.JSON
 COLUMNS = ["id", "status", "host", "client_id", "company_id", "requested_at", "decided_by"]
 
 

@@ -17,7 +17,7 @@ clients = typer.Typer(
 )
 partners = typer.Typer(help="Partners and the companies that connect them.", no_args_is_help=True)
 
-JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+JSON = options.JSON
 
 
 def _client_view(client: models.Client) -> dict[str, Any]:

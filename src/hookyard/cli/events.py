@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 events = typer.Typer(help="Publish product events.", no_args_is_help=True)
 deliveries = typer.Typer(help="Inspect, redeliver and recover deliveries.", no_args_is_help=True)
 
-JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+JSON = options.JSON
 CLIENT = typer.Option(None, "--client", help="Only this client's deliveries (default: all).")
 PUBLISHER = "cli"
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 keys = typer.Typer(
     help="Token signing keys and the keys that seal secrets at rest.", no_args_is_help=True
 )
-JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+JSON = options.JSON
 KINDS = ("jwt", "secret")
 
 

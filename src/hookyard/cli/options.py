@@ -12,6 +12,9 @@ from pydantic import ValidationError
 from hookyard import errors
 from hookyard.config import Settings
 
+JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+"""The `--json` flag of every command that prints something a script may read."""
+
 
 def settings(**overrides: Any) -> Settings:
     """The settings from `HOOKYARD_*` variables, with CLI flags given as overrides."""

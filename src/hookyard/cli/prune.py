@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from hookyard.store.retention import Pruned
 
 DRY_RUN = typer.Option(False, "--dry-run", help="Only count what would be deleted, per table.")
-JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+JSON = options.JSON
 
 
 def prune(dry_run: bool = DRY_RUN, as_json: bool = JSON) -> None:

@@ -14,7 +14,7 @@ from hookyard.cli.tenancy import run
 subscriptions = typer.Typer(
     help="Subscription records of every tenant, with the Stop reason.", no_args_is_help=True
 )
-JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+JSON = options.JSON
 COLUMNS = ["id", "status", "product", "event_type", "callback_url", "client_id", "stop_reason"]
 
 
