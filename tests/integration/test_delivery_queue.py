@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from hookyard import models
 from hookyard.clock import utcnow
 from hookyard.store import Store, schema
 from hookyard.store.history import Query
-from hookyard.store.queue import Claimed, ClaimRequest, Finished
+from hookyard.store.queue import Claimed, ClaimRequest
 from tests.support import engine, tenancy
+from tests.support.tries import tried
 
 BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
 
@@ -38,26 +38,6 @@ async def _queue(
 
 async def _claim(store: Store, limit: int, lease: float = 60) -> list[Claimed]:
     return await store.queue.claim(ClaimRequest(limit, lease, holder="test"))
-
-
-def _failure(job: Claimed, retry_in: float | None) -> Finished:
-    """A failed try as the worker records it: retried, or (None) the last one, Stopping."""
-    now = utcnow()
-    return Finished(
-        delivery_id=job.id,
-        subscription_id=job.subscription_id,
-        attempt=job.attempt,
-        started_at=now,
-        duration_ms=3.0,
-        outcome=models.Outcome.HTTP_ERROR,
-        status_code=500,
-        error="answered HTTP 500",
-        response_body="oops",
-        lease=job.lease,
-        state=models.DeliveryState.FAILED if retry_in is None else models.DeliveryState.PENDING,
-        retry_at=None if retry_in is None else now + timedelta(seconds=retry_in),
-        stop_reason="5 tries failed; the last one: HTTP 500" if retry_in is None else None,
-    )
 
 
 async def test_a_claim_never_returns_more_than_its_limit(store: Store) -> None:
@@ -139,7 +119,7 @@ async def test_an_expired_lease_makes_the_delivery_due_again(store: Store) -> No
 async def test_a_retry_is_not_due_before_its_time(store: Store) -> None:
     await _queue(store, 1)
     (job,) = await _claim(store, 10)
-    await store.queue.finish([_failure(job, retry_in=30)], now=utcnow())
+    await store.queue.finish([tried(job, retry_in=30)], now=utcnow())
     assert await _claim(store, 10) == []
     due_in = await store.queue.due_in()
     assert due_in is not None
@@ -182,7 +162,9 @@ async def test_the_fifth_failure_stops_the_record_and_holds_its_queue(store: Sto
         (job,) = [c for c in claimed if c.id == target.delivery.id]
         assert job.attempt == attempt
         await store.queue.release({c.id: c.lease for c in claimed if c.id != job.id})
-        await store.queue.finish([_failure(job, None if attempt == 5 else 0)], now=utcnow())
+        await store.queue.finish(
+            [tried(job, stop=attempt == 5, retry_in=None if attempt == 5 else 0)], now=utcnow()
+        )
     status, reason = await tenancy.subscription_status(store, record)
     assert status == "Stopped"
     assert reason is not None

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hookyard import models
 from hookyard.clock import utcnow
 from hookyard.store import Store, schema
-from hookyard.store.queue import Claimed, ClaimRequest, Finished
+from hookyard.store.queue import Claimed, ClaimRequest
 from tests.support import engine, tenancy
 from tests.support.receiver import Receiver
+from tests.support.tries import tried
 
 BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
 AHEAD = timedelta(seconds=120)
@@ -54,31 +54,6 @@ async def _expire(store: Store, count: int) -> None:
 
     await engine.eventually(returned, what=f"{count} leases expired")
     assert released == count
-
-
-def _tried(job: Claimed, *, retry_in: float | None = None, stop: bool = False) -> Finished:
-    """A try of `job` as its worker records it: a success, a failure retried in `retry_in`
-    seconds, or (`stop`) the failure that spends the last attempt."""
-    now = utcnow()
-    failed = stop or retry_in is not None
-    state = models.DeliveryState.SUCCEEDED
-    if failed:
-        state = models.DeliveryState.FAILED if stop else models.DeliveryState.PENDING
-    return Finished(
-        delivery_id=job.id,
-        subscription_id=job.subscription_id,
-        attempt=job.attempt,
-        started_at=now,
-        duration_ms=3.0,
-        outcome=models.Outcome.HTTP_ERROR if failed else models.Outcome.SUCCESS,
-        status_code=500 if failed else 200,
-        error="answered HTTP 500" if failed else None,
-        response_body="",
-        lease=job.lease,
-        state=state,
-        retry_at=None if retry_in is None else now + timedelta(seconds=retry_in),
-        stop_reason="5 tries failed; the last one: HTTP 500" if stop else None,
-    )
 
 
 async def _row(store: Store, delivery_id: str) -> Any:
@@ -137,7 +112,7 @@ async def test_a_retry_is_due_after_its_delay_by_the_database_clock(
     await _publish(store, tenant, 1)
     (job,) = await _claim(store, "skewed")
     skewed_now = utcnow() + skew
-    retry = replace(_tried(job, retry_in=30), retry_at=skewed_now + timedelta(seconds=30))
+    retry = replace(tried(job, retry_in=30), retry_at=skewed_now + timedelta(seconds=30))
     await store.queue.finish([retry], now=skewed_now)
     assert await _claim(store, "another") == []
     due_in = await store.queue.due_in()
@@ -170,13 +145,13 @@ async def test_a_late_try_is_recorded_but_leaves_the_new_holders_delivery_alone(
 
     await store.queue.extend({first.id: first.lease}, lease_seconds=600)
     await store.queue.release({first.id: first.lease})
-    await store.queue.finish([_tried(first)], now=utcnow())
+    await store.queue.finish([tried(first)], now=utcnow())
     row = await _row(store, first.id)
     assert (row["state"], row["attempts"], row["lease_owner"]) == ("in_flight", 0, second.lease)
     assert row["locked_until"] < utcnow() + timedelta(seconds=120), "the old holder renewed it"
     assert await _attempts(store, first.id) == [1], "the late try happened: it is recorded"
 
-    await store.queue.finish([_tried(second, retry_in=0)], now=utcnow())
+    await store.queue.finish([tried(second, retry_in=0)], now=utcnow())
     row = await _row(store, second.id)
     assert (row["state"], row["attempts"], row["lease_owner"]) == ("pending", 1, None)
     assert await _attempts(store, first.id) == [1, 1]
@@ -188,10 +163,10 @@ async def test_a_late_last_try_does_not_stop_the_record(store: Store) -> None:
     (first,) = await _claim(store, "first", lease=0.05)
     await _expire(store, 1)
     (second,) = await _claim(store, "second", lease=60)
-    await store.queue.finish([_tried(first, stop=True)], now=utcnow())
+    await store.queue.finish([tried(first, stop=True)], now=utcnow())
     assert await tenancy.subscription_status(store, record) == ("Active", None)
     assert (await _row(store, second.id))["state"] == "in_flight"
-    await store.queue.finish([_tried(second)], now=utcnow())
+    await store.queue.finish([tried(second)], now=utcnow())
     assert (await _row(store, second.id))["state"] == "succeeded"
 
 

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from hookyard import models
 from hookyard.cli.runtime import Runtime
 from hookyard.clock import utcnow
 from hookyard.delivery.netguard import Guard
@@ -24,9 +23,10 @@ from hookyard.probe_schedule import ProbeSchedule
 from hookyard.services import alerts
 from hookyard.services.probes import UrlProbes
 from hookyard.store import Store, schema
-from hookyard.store.queue import Claimed, ClaimRequest, Finished
+from hookyard.store.queue import Claimed, ClaimRequest
 from tests.support import engine, tenancy
 from tests.support.receiver import Behaviour, Receiver
+from tests.support.tries import tried
 from tests.support.webhooks import caller
 
 STOPPED_LINE = f"operational event {alerts.STOPPED}:"
@@ -54,23 +54,6 @@ async def _two_deliveries(store: Store, url: str) -> tuple[str, list[Claimed]]:
     return record, claimed
 
 
-def _last_failure(job: Claimed, started_at: object) -> Finished:
-    return Finished(
-        delivery_id=job.id,
-        subscription_id=job.subscription_id,
-        attempt=job.attempt,
-        started_at=started_at,  # type: ignore[arg-type]
-        duration_ms=2.0,
-        outcome=models.Outcome.HTTP_ERROR,
-        status_code=500,
-        error="answered HTTP 500",
-        response_body="",
-        state=models.DeliveryState.FAILED,
-        stop_reason="5 tries failed; the last one: HTTP 500",
-        lease=job.lease,
-    )
-
-
 async def test_two_deliveries_giving_up_in_two_batches_announce_one_stop(
     runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -78,11 +61,11 @@ async def test_two_deliveries_giving_up_in_two_batches_announce_one_stop(
     store = runtime.store
     record, (first, second) = await _two_deliveries(store, "http://dead.test/hook")
     started = utcnow()  # both tries were in flight before either was recorded
-    one = [_last_failure(first, started)]
+    one = [tried(first, stop=True, started_at=started)]
     stopped = await store.queue.finish(one, now=utcnow())
     assert stopped == {record}
     await runtime.events.recorded(one, stopped)
-    two = [_last_failure(second, started)]
+    two = [tried(second, stop=True, started_at=started)]
     stopped_again = await store.queue.finish(two, now=utcnow())
     assert stopped_again == frozenset()
     await runtime.events.recorded(two, stopped_again)
@@ -99,7 +82,7 @@ async def test_two_deliveries_giving_up_in_one_batch_announce_one_stop(
     caplog.set_level(logging.INFO, logger="hookyard.alerts")
     store = runtime.store
     record, claimed = await _two_deliveries(store, "http://dead.test/hook")
-    batch = [_last_failure(job, utcnow()) for job in claimed]
+    batch = [tried(job, stop=True, started_at=utcnow()) for job in claimed]
     stopped = await store.queue.finish(batch, now=utcnow())
     assert stopped == {record}
     await runtime.events.recorded(batch, stopped)
