@@ -150,23 +150,41 @@ class EventService:
             prefixed = {prefix + name: messages for name, messages in problems.items()}
             raise errors.InvalidInput(_summary(prefixed), prefixed)
         event_type, company_id = values.pop("eventType"), values.pop("companyId")
-        body = product.build_payload(
+        return new_event(
+            product,
             event_type,
             company_id,
             values,
             date=clock.isoformat(self._now()),
             base=self._base,
-        )
-        return NewEvent(
-            product=product.key,
-            event_type=event_type,
-            company_id=company_id,
-            partition_value=values[product.partition] if product.partition else "",
-            filter_value=values[product.filter.event_field] if product.filter else "",
-            body=body,
             publisher_id=publisher_id,
             idempotency_key=key,
         )
+
+
+def new_event(
+    product: catalog.Product,
+    event_type: str,
+    company_id: str,
+    values: Mapping[str, str],
+    *,
+    date: str,
+    base: str,
+    publisher_id: str,
+    idempotency_key: str | None = None,
+) -> NewEvent:
+    """The event to store for `values` (the event type's fields): its payload as delivered, and
+    the partition and filter values subscriptions are matched on."""
+    return NewEvent(
+        product=product.key,
+        event_type=event_type,
+        company_id=company_id,
+        partition_value=values[product.partition] if product.partition else "",
+        filter_value=values[product.filter.event_field] if product.filter else "",
+        body=product.build_payload(event_type, company_id, values, date=date, base=base),
+        publisher_id=publisher_id,
+        idempotency_key=idempotency_key,
+    )
 
 
 def _count(product: catalog.Product, results: Sequence[Ingested]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from hookyard import catalog, clock, errors, ids, models
+from hookyard.services.events import new_event
 from hookyard.store import Store
 from hookyard.store.queue import Ingested, NewEvent
 
@@ -75,19 +76,12 @@ class TestEvents:
             values[product.partition] = record.partition_value or ids.guid()
         if product.filter and record.filter_value:
             values[product.filter.event_field] = record.filter_value
-        body = product.build_payload(
+        return new_event(
+            product,
             event_type,
             record.company_id,
             values,
             date=clock.isoformat(self._now()),
             base=self._base,
-        )
-        return NewEvent(
-            product=product.key,
-            event_type=event_type,
-            company_id=record.company_id,
-            partition_value=values[product.partition] if product.partition else "",
-            filter_value=values[product.filter.event_field] if product.filter else "",
-            body=body,
             publisher_id=PUBLISHER,
         )
