@@ -76,11 +76,6 @@ INSERT_EVENTS = (
     "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],"
     " $8::text[], $9::text[], $10::timestamp[])"
 )
-INSERT_DELIVERIES = (
-    f"INSERT INTO deliveries ({', '.join(fanout.DELIVERY_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
-    "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamp[],"
-    " $8::timestamp[], $9::timestamp[], $10::bigint[])"
-)
 # Sorted, so two transactions take the counters' row locks in the same order (no deadlock).
 COUNT_SEQUENCES = (
     "INSERT INTO callback_sequences AS c (client_id, callback_url, last_sequence)"
