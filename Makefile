@@ -63,17 +63,23 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
+# $(call apt-install,TEST,PACKAGE,WHAT THEN): install Debian's PACKAGE unless `[ TEST ]` holds,
+# when root can run apt-get; otherwise say it is missing and WHAT THEN happens.
+define apt-install
+	@if [ ! $(1) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) > /dev/null; \
+		else \
+			echo "$(2) is missing and cannot be installed here (needs root and apt-get):" \
+				"$(3)"; \
+		fi; \
+	fi
+endef
+
 # The console's browser tests drive Debian's chromium (no browser download); root installs it.
 CHROMIUM := /usr/bin/chromium
 chromium:
-	@if [ ! -x $(CHROMIUM) ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; \
-		else \
-			echo "chromium is missing and cannot be installed here (needs root and apt-get):" \
-				"the browser tests will skip (and fail when CI=true)."; \
-		fi; \
-	fi
+	$(call apt-install,-x $(CHROMIUM),chromium,the browser tests will skip (and fail when CI=true).)
 
 pytest: install chromium
 	$(BIN)/python -m tests.pgcheck
@@ -82,14 +88,7 @@ pytest: install chromium
 # The clock-ahead reliability scenario runs a worker under libfaketime; root installs it.
 FAKETIME_LIB := /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 faketime:
-	@if [ ! -e $(FAKETIME_LIB) ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime > /dev/null; \
-		else \
-			echo "faketime is missing and cannot be installed here (needs root and apt-get):" \
-				"the clock-ahead scenario will fail."; \
-		fi; \
-	fi
+	$(call apt-install,-e $(FAKETIME_LIB),faketime,the clock-ahead scenario will fail.)
 
 # Every fault scenario (docs/reliability.md), one at a time, with the table of results at the end.
 reliability: install faketime
