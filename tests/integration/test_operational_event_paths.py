@@ -208,6 +208,19 @@ async def test_a_partner_reconnect_announces_the_reactivation(
     assert len(_lines(caplog, REACTIVATED_LINE)) == 1
 
 
+def _probes_due_now(runtime: Runtime) -> UrlProbes:
+    """The url prober as a worker runs it, an hour and a minute from now: the first probe of a
+    Stopped url is due."""
+    later = utcnow() + timedelta(hours=1, minutes=1)
+    return UrlProbes(
+        runtime.store,
+        Prober(Guard.build(allow_private=True), timeout=5),
+        ProbeSchedule(),
+        announce=runtime.events.url_recovered,
+        now=lambda: later,
+    )
+
+
 async def test_a_probe_with_auto_reactivate_announces_the_reactivation(
     api: httpx.AsyncClient, runtime: Runtime, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -217,14 +230,7 @@ async def test_a_probe_with_auto_reactivate_announces_the_reactivation(
     assert (await api.post(me.path("setups"), json=body, headers=me.headers)).status_code == 200
     (record,) = await runtime.store.subscriptions.of_client(me.client_id)
     await _stop(runtime.store, record.id, "5 tries failed")
-    later = utcnow() + timedelta(hours=1, minutes=1)
-    url_probes = UrlProbes(
-        runtime.store,
-        Prober(Guard.build(allow_private=True), timeout=5),
-        ProbeSchedule(),
-        announce=runtime.events.url_recovered,
-        now=lambda: later,
-    )
+    url_probes = _probes_due_now(runtime)
     report = await url_probes.run_once()
     assert report.reactivated == [receiver.url("/auto")]
     (line,) = _lines(caplog, REACTIVATED_LINE)
@@ -237,14 +243,7 @@ async def test_a_probe_without_auto_reactivate_announces_no_reactivation(
 ) -> None:
     caplog.set_level(logging.INFO, logger="hookyard.alerts")
     _, record_id = await _stopped_record(runtime, api, receiver.url("/manual"))
-    later = utcnow() + timedelta(hours=1, minutes=1)
-    url_probes = UrlProbes(
-        runtime.store,
-        Prober(Guard.build(allow_private=True), timeout=5),
-        ProbeSchedule(),
-        announce=runtime.events.url_recovered,
-        now=lambda: later,
-    )
+    url_probes = _probes_due_now(runtime)
     assert (await url_probes.run_once()).recovered == [receiver.url("/manual")]
     assert _lines(caplog, REACTIVATED_LINE) == []
     assert len(_lines(caplog, f"operational event {alerts.URL_RECOVERED}:")) == 1
