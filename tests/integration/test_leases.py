@@ -15,7 +15,7 @@ from hookyard.clock import utcnow
 from hookyard.store import Store, schema
 from hookyard.store.queue import Claimed, ClaimRequest
 from tests.support import engine, tenancy
-from tests.support.receiver import Receiver
+from tests.support.receiver import Behaviour, Receiver
 from tests.support.tries import tried
 
 BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
@@ -178,3 +178,46 @@ async def test_an_expired_lease_is_returned_without_its_holder(store: Store) -> 
     for job in claimed:
         row = await _row(store, job.id)
         assert (row["state"], row["lease_owner"], row["locked_until"]) == ("pending", None, None)
+
+
+async def test_a_worker_that_takes_back_its_own_expired_delivery_keeps_count(
+    store: Store,
+) -> None:
+    """A try outlives its lease (the lease is returned while the callback is still answering) and
+    the same worker claims the delivery again: two tries of one delivery in hand at once. Once
+    both are done the worker must hold nothing for the host: a count that leaked one per such
+    stall would, after a few, keep the host out of claims for good."""
+    receiver = await Receiver.start()
+    try:
+        tenant, _ = await _tenant(store, receiver.url())
+        async with engine.running_worker(
+            store, timeout=30.0, per_host_concurrency=1, lease_seconds=60.0
+        ) as worker:
+            receiver.answer("/hook", Behaviour(delay=1.5))
+            await _publish(store, tenant, 1)
+            await receiver.wait_for(lambda: len(receiver.posts()) == 1, what="the first try")
+            async with store.db.write() as connection:
+                await connection.execute(
+                    D.update()
+                    .where(D.c.state == "in_flight")
+                    .values(locked_until=utcnow() - timedelta(seconds=1))
+                )
+            await store.queue.release_expired()  # or the worker's own sweep returns it
+            receiver.answer("/hook", Behaviour())
+            await receiver.wait_for(lambda: len(receiver.posts()) == 2, what="the second try")
+            await _publish(store, tenant, 1)
+            await receiver.wait_for(lambda: len(receiver.posts()) == 3, what="a later delivery")
+
+            async def settled() -> bool:
+                return not worker.in_hand() and await _in_flight(store) == 0
+
+            await engine.eventually(settled, what="nothing in hand")
+            assert worker.in_hand() == {}
+    finally:
+        await receiver.stop()
+
+
+async def _in_flight(store: Store) -> int:
+    async with store.db.read() as connection:
+        found = await connection.execute(select(D.c.id).where(D.c.state == "in_flight"))
+        return len(found.all())

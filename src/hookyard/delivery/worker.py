@@ -92,7 +92,9 @@ class Worker:
             backoff=backoff,
         )
         self._wake = asyncio.Event()
-        self._in_hand: dict[str, Claimed] = {}
+        # By (delivery id, lease): a delivery whose lease ran out while its try went on can be
+        # claimed again by this worker under a new lease, and both tries are then in hand.
+        self._in_hand: dict[tuple[str, str], Claimed] = {}
         self._leased: dict[str, str] = {}
         self._abandoned: dict[str, str] = {}
         self._per_host: Counter[str] = Counter()
@@ -113,6 +115,10 @@ class Worker:
             now=now,
             monotonic=monotonic,
         )
+
+    def in_hand(self) -> dict[str, int]:
+        """Deliveries this worker holds (claimed, not yet tried to the end) per callback host."""
+        return dict(self._per_host)
 
     @property
     def recorded(self) -> int:
@@ -228,7 +234,7 @@ class Worker:
     # sending
 
     def _start(self, job: Claimed) -> None:
-        self._in_hand[job.id] = job
+        self._in_hand[job.id, job.lease] = job
         self._leased[job.id] = job.lease
         self._per_host[job.host] += 1
         waiting = self._waiting.get(job.host)
@@ -280,7 +286,7 @@ class Worker:
         _observe(job, result)
 
     def _done(self, job: Claimed) -> None:
-        del self._in_hand[job.id]
+        del self._in_hand[job.id, job.lease]
         self._per_host[job.host] -= 1
         remaining = self._per_host[job.host]
         if remaining <= 0:
