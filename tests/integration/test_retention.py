@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from typer.testing import CliRunner
 
 from hookyard import retry
@@ -20,6 +20,7 @@ from hookyard.clock import utcnow
 from hookyard.config import Settings
 from hookyard.delivery.pruner import Pruner, PrunerConfig
 from hookyard.store import Store, schema
+from hookyard.store.retention import PRUNED_TABLES as PRUNED
 from hookyard.store.retention import Cutoffs, Pruned
 from tests.support import engine, processes, tenancy
 from tests.support.receiver import Behaviour, Receiver
@@ -185,6 +186,57 @@ async def test_pruners_side_by_side_delete_each_row_once(store: Store, receiver:
     assert sum(results, Pruned()) == expected
     assert expected.deliveries == 60
     assert await _rows(store) == {"events": 0, "deliveries": 0, "attempts": 0}
+
+
+async def _last_vacuum(store: Store, table: str) -> object:
+    query = text("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = :table")
+    async with store.db.read() as connection:
+        return (await connection.execute(query, {"table": table})).scalar_one()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_with_autovacuum_off_a_pass_that_deletes_vacuums_the_pruned_tables(
+    store: Store, receiver: Receiver
+) -> None:
+    """Rows deleted on PostgreSQL only free space once vacuumed: with autovacuum off for the
+    pruned tables, the pruner vacuums them after a pass that deleted rows (not after one that
+    deleted nothing)."""
+    async with store.db.write() as connection:
+        await connection.execute(text("ALTER TABLE deliveries SET (autovacuum_enabled = false)"))
+    assert await store.retention.needs_vacuum()
+    tenant = await _tenant(store)
+    await _settle(store, receiver, tenant, 3)
+    pruner = Pruner(store.retention, PrunerConfig(), now=lambda: utcnow() + 91 * DAY)
+    assert (await pruner.prune()).deliveries == 6
+    assert pruner.vacuums == 1
+    assert await pruner.prune() == Pruned()
+    assert pruner.vacuums == 1
+
+    async def vacuumed() -> bool:
+        return all([await _last_vacuum(store, table) is not None for table in PRUNED])
+
+    await engine.eventually(vacuumed, 10, "pg_stat_user_tables.last_vacuum of the pruned tables")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_with_the_server_default_autovacuum_the_pruner_leaves_vacuuming_to_it(
+    store: Store,
+) -> None:
+    async with store.db.read() as connection:
+        server = (await connection.execute(text("SHOW autovacuum"))).scalar_one()
+    assert await store.retention.needs_vacuum() == (server != "on")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_sqlite_is_never_vacuumed_by_the_pruner(store: Store, receiver: Receiver) -> None:
+    tenant = await _tenant(store)
+    await _settle(store, receiver, tenant, 1)
+    pruner = Pruner(store.retention, PrunerConfig(), now=lambda: utcnow() + 91 * DAY)
+    assert (await pruner.prune()).deliveries == 2
+    assert not await store.retention.needs_vacuum()
+    assert pruner.vacuums == 0
 
 
 async def test_the_worker_side_pruner_runs_until_stopped(store: Store, receiver: Receiver) -> None:

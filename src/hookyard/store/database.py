@@ -140,6 +140,16 @@ class Database:
             async with self.reader.connect() as connection:
                 yield connection
 
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL only: a connection outside any transaction, for statements that cannot run
+        in one (VACUUM)."""
+        if self.is_sqlite:
+            raise TypeError("autocommit connections are for PostgreSQL maintenance statements")
+        with outage.translated():
+            async with self.writer.connect() as connection:
+                yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
     async def dispose(self) -> None:
         if self._hot is not None:
             await self._hot.close()

@@ -9,6 +9,11 @@ Each `prune_batch` is one short write transaction touching at most `limit` deliv
 events, found through the partial indexes on `updated_at` per settled state and the time-ordered
 event ids, so a batch never scans the live queue. On PostgreSQL the rows are taken with
 `FOR UPDATE SKIP LOCKED`, so several workers may prune at once without waiting on each other.
+
+Deleted rows only free space on PostgreSQL once they are vacuumed. Autovacuum does that when it
+is on (the server's default); when it is off, for the server (`autovacuum = off`) or for one of
+the pruned tables (`autovacuum_enabled = false`), `needs_vacuum` says so and the pruner runs
+`vacuum` after each pass, or the database would grow as if nothing were ever deleted.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import ids
@@ -29,6 +34,13 @@ D = schema.deliveries
 A = schema.attempts
 E = schema.events
 SUCCEEDED, FAILED, HELD = schema.SETTLED
+PRUNED_TABLES = (D.name, A.name, E.name)
+AUTOVACUUM_OFF = text(
+    "SELECT current_setting('autovacuum') <> 'on' OR EXISTS (SELECT 1 FROM pg_class"
+    " WHERE oid = ANY(CAST(:tables AS regclass[]))"
+    " AND 'autovacuum_enabled=false' = ANY(coalesce(reloptions, '{}')))"
+)
+VACUUM = text(f"VACUUM (SKIP_LOCKED, ANALYZE) {', '.join(PRUNED_TABLES)}")
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,21 @@ class Retention:
             if pruned.deliveries < limit:
                 pruned += await self._orphans(connection, cutoffs, limit)
         return pruned
+
+    async def needs_vacuum(self) -> bool:
+        """Whether pruning must vacuum what it deleted: PostgreSQL with autovacuum off for the
+        server or for one of the pruned tables. Never on SQLite, which reuses freed pages."""
+        if self._db.is_sqlite:
+            return False
+        async with self._db.read() as connection:
+            found = await connection.execute(AUTOVACUUM_OFF, {"tables": list(PRUNED_TABLES)})
+            return bool(found.scalar_one())
+
+    async def vacuum(self) -> None:
+        """PostgreSQL: VACUUM (and ANALYZE) the pruned tables, so the space of the deleted rows
+        is reused; a table another vacuum holds is skipped (SKIP_LOCKED), not waited for."""
+        async with self._db.autocommit() as connection:
+            await connection.execute(VACUUM)
 
     async def _deliveries(
         self, connection: AsyncConnection, cutoffs: Cutoffs, limit: int
