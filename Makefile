@@ -83,7 +83,7 @@ chromium:
 
 pytest: install chromium
 	$(BIN)/python -m tests.pgcheck
-	$(BIN)/pytest -n 2 --dist loadgroup -m "not reliability or slice"
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=25 -m "not reliability or slice"
 
 # The clock-ahead reliability scenario runs a worker under libfaketime; root installs it.
 FAKETIME_LIB := /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
