@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hookyard import catalog
 from hookyard.clock import utcnow
+from hookyard.services.events import EventService
 from hookyard.store import Store, schema
 from hookyard.store.queue import Claimed, ClaimRequest
 from tests.support import engine, tenancy
@@ -221,3 +223,24 @@ async def _in_flight(store: Store) -> int:
     async with store.db.read() as connection:
         found = await connection.execute(select(D.c.id).where(D.c.state == "in_flight"))
         return len(found.all())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_an_api_host_whose_clock_runs_ahead_queues_deliveries_due_now(store: Store) -> None:
+    """Many hosts, one database: a publish from a host whose clock is two minutes ahead must not
+    make its deliveries wait two minutes; they are due by the database's clock."""
+    tenant, _ = await _tenant(store, "http://a.test/hook")
+    event = {
+        "eventType": "ProjectCreated",
+        "companyId": tenant.company_id,
+        "businessUnitId": BU,
+        "projectId": "p",
+    }
+    ahead = EventService(
+        store, catalog.load(), public_base_url=engine.BASE_URL, now=lambda: utcnow() + AHEAD
+    )
+    published = await ahead.publish("precon", event, publisher_id="pub")
+    assert published.deliveries == 1
+    (job,) = await _claim(store, "w")
+    assert (await _row(store, job.id))["next_attempt_at"] <= utcnow()

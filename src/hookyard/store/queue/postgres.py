@@ -14,7 +14,8 @@ longer Active are held by the same statement instead of leased.
 
 Lease and due times are the database's: every hot statement reads the time as
 `timezone('UTC', now())` (the columns hold naive UTC), never a time a worker sends, so workers
-whose clocks disagree still agree on whose lease has expired and which retry is due.
+whose clocks disagree still agree on whose lease has expired and which retry is due; a new
+delivery is due at the database's now at the latest, whatever the publishing host's clock says.
 """
 
 from __future__ import annotations
@@ -85,15 +86,23 @@ COUNT_SEQUENCES = (
     " RETURNING client_id, callback_url, last_sequence"
 )
 NOTIFY = f"NOTIFY {CHANNEL}"
+# A new delivery is due at once by the database's clock: an API host whose clock runs ahead
+# would otherwise make every delivery it ingests wait out the skew.
+DUE_NOW_AT_THE_LATEST = {
+    "next_attempt_at": "LEAST(u.next_attempt_at, timezone('UTC', now())) AS next_attempt_at"
+}
 # The events, their deliveries and the wake-up in one round trip (a publish is a handful of
 # round trips, and each costs the API process more CPU than the statement costs the server).
 # The deliveries' foreign key to events is checked at the end of the statement, when both
 # inserts are done.
 INSERT_EVENTS_AND_DELIVERIES = (
     f"WITH e AS ({INSERT_EVENTS}), d AS ("  # noqa: S608 (constants)
-    f"INSERT INTO deliveries ({', '.join(fanout.DELIVERY_COLUMNS)}) SELECT * FROM unnest("
+    f"INSERT INTO deliveries ({', '.join(fanout.DELIVERY_COLUMNS)})"
+    f" SELECT {', '.join(DUE_NOW_AT_THE_LATEST.get(c, c) for c in fanout.DELIVERY_COLUMNS)}"
+    " FROM unnest("
     "$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::int[],"
-    " $17::timestamp[], $18::timestamp[], $19::timestamp[], $20::bigint[]))"
+    " $17::timestamp[], $18::timestamp[], $19::timestamp[], $20::bigint[])"
+    f" AS u({', '.join(fanout.DELIVERY_COLUMNS)}))"
     f" SELECT pg_notify('{CHANNEL}', '')"
 )
 
