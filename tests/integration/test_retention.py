@@ -60,11 +60,14 @@ async def _states(store: Store) -> Counter[str]:
     return Counter((await tenancy.delivery_states(store)).values())
 
 
-async def _settle(store: Store, receiver: Receiver, tenant: tenancy.Tenant, events: int) -> None:
+async def _settle(
+    store: Store, receiver: Receiver, tenant: tenancy.Tenant, events: int, *, again: bool = False
+) -> None:
     """`events` events, each delivered to /ok (succeeds at once) and /bad (fails every try, which
     Stops its record: the rest are held), plus one event that matches no subscription; returns
-    once every delivery is settled."""
-    for path in ("/ok", "/bad"):
+    once every delivery is settled. `again`: the records are there already (and the tables were
+    pruned empty since)."""
+    for path in () if again else ("/ok", "/bad"):
         await tenancy.subscribe(
             store, tenant, "precon", "ProjectCreated", receiver.url(path), partition=BU
         )
@@ -212,6 +215,16 @@ async def test_with_autovacuum_off_a_pass_that_deletes_vacuums_the_pruned_tables
     assert pruner.vacuums == 1
     assert await pruner.prune() == Pruned()
     assert pruner.vacuums == 1
+    await _settle(store, receiver, tenant, 1, again=True)
+    assert (await pruner.prune()).deliveries == 2
+    assert pruner.vacuums == 1, "a second VACUUM within vacuum_interval_seconds"
+    eager = Pruner(
+        store.retention, PrunerConfig(vacuum_interval_seconds=0), now=lambda: utcnow() + 91 * DAY
+    )
+    for _ in range(2):
+        await _settle(store, receiver, tenant, 1, again=True)
+        assert (await eager.prune()).deliveries == 2
+    assert eager.vacuums == 2
 
     async def vacuumed() -> bool:
         return all([await _last_vacuum(store, table) is not None for table in PRUNED])

@@ -7,7 +7,8 @@ always gets its turn. A failing pass is
 one warning line, and the next pass comes an interval later: pruning never stops delivery.
 
 On a PostgreSQL server whose autovacuum is off (`Retention.needs_vacuum`), a pass that deleted
-rows ends with a VACUUM of the pruned tables, said once in the log, so their space is reused.
+rows ends with a VACUUM of the pruned tables (at most every `vacuum_interval_seconds`), said once
+in the log, so their space is reused.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class PrunerConfig:
     failed_days: float = 90.0
     interval_seconds: float = 60.0
     batch: int = 500
+    vacuum_interval_seconds: float = 60.0
+    """The least time between two VACUUMs of the pruned tables (only when autovacuum is off): a
+    VACUUM reads the whole table, so frequent passes (a short interval) share one a minute."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PrunerConfig:
@@ -66,6 +70,7 @@ class Pruner:
         self.vacuums = 0
         """How many passes ended with a VACUUM (PostgreSQL with autovacuum off)."""
         self._needs_vacuum: bool | None = None
+        self._vacuumed_at: float | None = None
 
     def cutoffs(self) -> Cutoffs:
         return Cutoffs.at(self._now(), days=self.config.days, failed_days=self.config.failed_days)
@@ -105,12 +110,16 @@ class Pruner:
                 total.attempts,
                 total.events,
             )
-            if await self._vacuum_needed():
+            if await self._vacuum_due():
                 await self._retention.vacuum()
+                self._vacuumed_at = time.monotonic()
                 self.vacuums += 1
         return total
 
-    async def _vacuum_needed(self) -> bool:
+    async def _vacuum_due(self) -> bool:
+        last = self._vacuumed_at
+        if last is not None and time.monotonic() - last < self.config.vacuum_interval_seconds:
+            return False
         if self._needs_vacuum is None:
             self._needs_vacuum = await self._retention.needs_vacuum()
             if self._needs_vacuum:
