@@ -124,8 +124,10 @@ class Pruner:
             self._needs_vacuum = await self._retention.needs_vacuum()
             if self._needs_vacuum:
                 log.info(
-                    "PostgreSQL autovacuum is off for the pruned tables: each pruning pass that"
-                    " deletes rows ends with VACUUM (ANALYZE) of them, so their space is reused"
+                    "PostgreSQL autovacuum is off for the pruned tables: pruning passes that"
+                    " delete rows end with VACUUM (ANALYZE) of them, at most every %.0f s, so"
+                    " their space is reused",
+                    self.config.vacuum_interval_seconds,
                 )
         return self._needs_vacuum
 
