@@ -30,3 +30,13 @@ def test_the_upserts_come_sorted_once_per_pair(batch: list[sequences.Key]) -> No
     upserts = sequences.increments(batch)
     assert [(c, u) for c, u, _ in upserts] == sorted(set(batch))
     assert sum(n for _, _, n in upserts) == len(batch)
+
+
+@given(st.lists(keys, max_size=30), st.integers(min_value=0, max_value=10**6))
+def test_the_counter_less_back_is_the_number_assign_gives(
+    batch: list[sequences.Key], before: int
+) -> None:
+    """PostgreSQL numbers in SQL (counter after the batch less `back`): the same as `assign`."""
+    counters = {(c, u): before + n for c, u, n in sequences.increments(batch)}
+    in_sql = [counters[key] - back for key, back in zip(batch, sequences.backs(batch), strict=True)]
+    assert in_sql == sequences.assign(batch, counters)

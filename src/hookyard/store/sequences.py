@@ -23,6 +23,18 @@ def increments(keys: Sequence[Key]) -> list[tuple[str, str, int]]:
     return [(client, url, count) for (client, url), count in sorted(counted.items())]
 
 
+def backs(keys: Sequence[Key]) -> list[int]:
+    """For each delivery (`keys` in publish order), how many later ones in the batch share its
+    (client, url): its number is that pair's counter after the batch less this (`assign`, in
+    SQL on PostgreSQL)."""
+    remaining = Counter(keys)
+    found = []
+    for key in keys:
+        remaining[key] -= 1
+        found.append(remaining[key])
+    return found
+
+
 def assign(keys: Sequence[Key], last: Mapping[Key, int]) -> list[int]:
     """The number of each delivery (`keys` in publish order), given each pair's counter after
     the upsert (`last`, which includes this batch)."""

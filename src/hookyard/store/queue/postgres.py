@@ -78,11 +78,12 @@ INSERT_EVENTS = (
     " $8::text[], $9::text[], $10::timestamp[])"
 )
 # Sorted, so two transactions take the counters' row locks in the same order (no deadlock).
+# $23-$25: (client id, url, how many new deliveries) per pair, from `sequences.increments`.
 COUNT_SEQUENCES = (
-    "INSERT INTO callback_sequences AS c (client_id, callback_url, last_sequence)"
-    " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ORDER BY 1, 2"
+    "INSERT INTO callback_sequences AS s (client_id, callback_url, last_sequence)"
+    " SELECT * FROM unnest($23::text[], $24::text[], $25::bigint[]) ORDER BY 1, 2"
     " ON CONFLICT (client_id, callback_url)"
-    " DO UPDATE SET last_sequence = c.last_sequence + excluded.last_sequence"
+    " DO UPDATE SET last_sequence = s.last_sequence + excluded.last_sequence"
     " RETURNING client_id, callback_url, last_sequence"
 )
 NOTIFY = f"NOTIFY {CHANNEL}"
@@ -95,14 +96,31 @@ DUE_NOW_AT_THE_LATEST = {
 # round trips, and each costs the API process more CPU than the statement costs the server).
 # The deliveries' foreign key to events is checked at the end of the statement, when both
 # inserts are done.
+_DELIVERY_ARRAYS = (
+    "$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::int[],"
+    " $17::timestamp[], $18::timestamp[], $19::timestamp[]"
+)
+_UNNUMBERED = (*fanout.DELIVERY_COLUMNS[:-1],)
 INSERT_EVENTS_AND_DELIVERIES = (
     f"WITH e AS ({INSERT_EVENTS}), d AS ("  # noqa: S608 (constants)
     f"INSERT INTO deliveries ({', '.join(fanout.DELIVERY_COLUMNS)})"
     f" SELECT {', '.join(DUE_NOW_AT_THE_LATEST.get(c, c) for c in fanout.DELIVERY_COLUMNS)}"
-    " FROM unnest("
-    "$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::int[],"
-    " $17::timestamp[], $18::timestamp[], $19::timestamp[], $20::bigint[])"
+    f" FROM unnest({_DELIVERY_ARRAYS}, $20::bigint[])"
     f" AS u({', '.join(fanout.DELIVERY_COLUMNS)}))"
+    f" SELECT pg_notify('{CHANNEL}', '')"
+)
+# The same with sequence numbers: the counters' upsert is a third part of the statement, so a
+# counter's row lock is taken by the last statement of the publish and held only through its
+# commit (not across another round trip), and each delivery's number is its counter after this
+# batch less `back` (how many of the batch's deliveries to the same url follow it).
+INSERT_NUMBERED = (
+    f"WITH n AS ({COUNT_SEQUENCES}), e AS ({INSERT_EVENTS}), d AS ("  # noqa: S608 (constants)
+    f"INSERT INTO deliveries ({', '.join(fanout.DELIVERY_COLUMNS)})"
+    f" SELECT {', '.join(DUE_NOW_AT_THE_LATEST.get(c, 'u.' + c) for c in _UNNUMBERED)},"
+    " n.last_sequence - u.back"
+    f" FROM unnest({_DELIVERY_ARRAYS}, $20::text[], $21::text[], $22::bigint[])"
+    f" AS u({', '.join(_UNNUMBERED)}, client_id, callback_url, back)"
+    " JOIN n ON n.client_id = u.client_id AND n.callback_url = u.callback_url)"
     f" SELECT pg_notify('{CHANNEL}', '')"
 )
 
@@ -341,10 +359,12 @@ class PostgresQueue:
             routes = plan.routes(existing)
             matches = await _matching(connection, routes)
             rows = plan.rows(existing, matches)
-            if self.numbered and rows.keys:
-                rows.number(await _count_sequences(connection, rows.keys))
             events = _columns(rows.events, len(fanout.EVENT_COLUMNS))
-            if rows.deliveries:
+            if rows.deliveries and self.numbered:
+                deliveries = _columns(rows.deliveries, len(fanout.DELIVERY_COLUMNS))[:-1]
+                numbering = _numbering(rows.keys)
+                await connection.execute(INSERT_NUMBERED, *events, *deliveries, *numbering)
+            elif rows.deliveries:
                 deliveries = _columns(rows.deliveries, len(fanout.DELIVERY_COLUMNS))
                 await connection.execute(INSERT_EVENTS_AND_DELIVERIES, *events, *deliveries)
             elif rows.events:
@@ -492,14 +512,16 @@ async def _matching(
     return matches
 
 
-async def _count_sequences(
-    connection: asyncpg.Connection, keys: Sequence[sequences.Key]
-) -> dict[sequences.Key, int]:
-    """Add this batch to each (client, url) counter; the counters after."""
+def _numbering(keys: Sequence[sequences.Key]) -> list[list[Any]]:
+    """INSERT_NUMBERED's $20-$25: each delivery's (client, url) and `back`, then the counters'
+    increments."""
     increments = sequences.increments(keys)
-    columns = [list(column) for column in zip(*increments, strict=True)]
-    rows = await connection.fetch(COUNT_SEQUENCES, *columns)
-    return {(row[0], row[1]): int(row[2]) for row in rows}
+    return [
+        [client for client, _ in keys],
+        [url for _, url in keys],
+        sequences.backs(keys),
+        *([list(column) for column in zip(*increments, strict=True)]),
+    ]
 
 
 def _lease_columns(leases: Leases) -> tuple[list[str], list[str]]:
