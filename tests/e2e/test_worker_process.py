@@ -95,3 +95,23 @@ async def test_a_worker_killed_under_load_loses_nothing(
         r.headers["webhook-id"] for r in receiver.posts()
     }
     assert "worker stopped" in second.errors
+
+
+async def test_a_sigterm_while_the_worker_starts_is_a_clean_stop(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A supervisor may stop a worker that is still starting (migrating, checking its keys,
+    connecting): it must stop gracefully and exit 0, not die of the signal (-15). The signal is
+    sent as soon as the worker has said anything (its start-up warnings), which on the old code
+    fell inside the seconds before its loop took signals over."""
+    env = _env(database_url, tmp_path)
+    with processes.running([*processes.HOOKYARD, "worker"], tmp_path, env) as worker:
+        await engine.eventually(
+            lambda: _said_something(worker), timeout=60, what="the worker's first log line"
+        )
+        assert worker.stop(signal.SIGTERM) == 0, worker.errors
+    assert "worker stopped" in worker.errors
+
+
+async def _said_something(process: processes.Process) -> bool:
+    return bool(process.errors.strip())

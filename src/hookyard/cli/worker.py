@@ -27,6 +27,19 @@ if TYPE_CHECKING:
     from hookyard.store import Store
 
 log = logging.getLogger("hookyard.worker")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class _EarlyStop:
+    """A SIGTERM or SIGINT that came while the worker was still starting (migrating, checking
+    keys, connecting): remembered, so the worker stops as soon as it runs, and exits 0 like any
+    other stop, instead of dying of the signal (exit -15) in the middle of its start."""
+
+    requested = False
+
+    @classmethod
+    def remember(cls, _signum: int, _frame: object) -> None:
+        cls.requested = True
 
 
 @dataclass
@@ -99,8 +112,11 @@ async def _work(settings: Settings) -> int:
         async with delivery_worker(settings, store) as running:
             heap.settle()
             loop = asyncio.get_running_loop()
-            for number in (signal.SIGTERM, signal.SIGINT):
+            for number in STOP_SIGNALS:
                 loop.add_signal_handler(number, running.stop.set)
+            if _EarlyStop.requested:
+                log.info("stop requested while starting")
+                running.stop.set()
             log.info("worker started (database %s)", options.safe_url(settings.database_url))
             await asyncio.wait(
                 [running.task, asyncio.create_task(running.stop.wait())],
@@ -119,6 +135,8 @@ async def _work(settings: Settings) -> int:
 
 def worker() -> None:
     """Deliver queued events to their callbacks until SIGTERM (any number may share PostgreSQL)."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, _EarlyStop.remember)
     from hookyard.cli import database, startup
     from hookyard.services import key_check
 
