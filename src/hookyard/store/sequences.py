@@ -38,10 +38,4 @@ def backs(keys: Sequence[Key]) -> list[int]:
 def assign(keys: Sequence[Key], last: Mapping[Key, int]) -> list[int]:
     """The number of each delivery (`keys` in publish order), given each pair's counter after
     the upsert (`last`, which includes this batch)."""
-    counted = Counter(keys)
-    following = {key: last[key] - counted[key] + 1 for key in counted}
-    numbers = []
-    for key in keys:
-        numbers.append(following[key])
-        following[key] += 1
-    return numbers
+    return [last[key] - back for key, back in zip(keys, backs(keys), strict=True)]
