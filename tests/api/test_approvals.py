@@ -14,7 +14,9 @@ from pydantic import ValidationError
 from hookyard import models
 from hookyard.cli.runtime import Runtime
 from hookyard.config import Settings
+from hookyard.services.access import Actor
 from hookyard.services.approvals import host_of, matches
+from tests.support.actors import OPERATOR
 from tests.support.receiver import Receiver
 from tests.support.webhooks import Caller, app_with, caller, records
 
@@ -61,11 +63,11 @@ async def test_an_unknown_request_or_status_is_refused(runtime: Runtime) -> None
     from hookyard import errors
 
     with pytest.raises(errors.NotFound, match="hookyard approvals list"):
-        await runtime.approvals.approve("apr_nope", by="ops")
+        await runtime.approvals.approve(Actor.shell("ops"), "apr_nope")
     with pytest.raises(errors.InvalidInput, match="status: must be all, pending"):
-        await runtime.approvals.listed("maybe")
+        await runtime.approvals.listed(OPERATOR, "maybe")
     with pytest.raises(errors.InvalidInput, match="by: name who decides"):
-        await runtime.approvals.approve("apr_nope", by=" ")
+        await runtime.approvals.approve(Actor.shell(" "), "apr_nope")
 
 
 # The rule.
@@ -101,7 +103,7 @@ async def test_a_host_needing_approval_answers_403_and_records_one_request(
     for method in ("POST", "PUT", "POST"):
         detail = _refused(await _post(api, me, receiver.url("/hook"), method), "pending", CONTACT)
         assert "Nothing was stored" in detail
-    (request,) = await wired.approvals.pending()
+    (request,) = await wired.approvals.listed(OPERATOR, "pending")
     assert request.id in detail
     assert (request.client_id, request.host, request.product) == (
         me.client_id,
@@ -120,8 +122,10 @@ async def test_once_approved_the_next_post_runs_the_challenge(
     api, wired = gated
     me = await caller(api, wired)
     _refused(await _post(api, me, receiver.url("/hook")), "pending")
-    (request,) = await wired.approvals.pending()
-    approved = await wired.approvals.approve(request.id, by="ops", reason="their Azure app")
+    (request,) = await wired.approvals.listed(OPERATOR, "pending")
+    approved = await wired.approvals.approve(
+        Actor.shell("ops"), request.id, reason="their Azure app"
+    )
     assert (approved.status, approved.decided_by) == (models.ApprovalStatus.APPROVED, "ops")
     response = await _post(api, me, receiver.url("/other-path"))
     assert response.status_code == 200, response.text
@@ -129,7 +133,7 @@ async def test_once_approved_the_next_post_runs_the_challenge(
     assert [r.status for r in await records(wired, me.client_id)] == [
         models.SubscriptionStatus.ACTIVE
     ]
-    assert await wired.approvals.pending() == []
+    assert await wired.approvals.listed(OPERATOR, "pending") == []
 
 
 async def test_a_rejected_host_stays_refused_with_the_reason(
@@ -138,11 +142,11 @@ async def test_a_rejected_host_stays_refused_with_the_reason(
     api, wired = gated
     me = await caller(api, wired)
     _refused(await _post(api, me, receiver.url("/hook")), "pending")
-    (request,) = await wired.approvals.pending()
-    await wired.approvals.reject(request.id, by="ops", reason="not a customer app")
+    (request,) = await wired.approvals.listed(OPERATOR, "pending")
+    await wired.approvals.reject(Actor.shell("ops"), request.id, reason="not a customer app")
     _refused(await _post(api, me, receiver.url("/hook")), "not approved", "not a customer app")
     assert receiver.received() == []
-    (listed,) = await wired.approvals.listed("rejected")
+    (listed,) = await wired.approvals.listed(OPERATOR, "rejected")
     assert listed.id == request.id
 
 
@@ -152,8 +156,8 @@ async def test_an_approval_is_the_clients_own(
     api, wired = gated
     mine, theirs = await caller(api, wired, "Mine"), await caller(api, wired, "Theirs")
     _refused(await _post(api, mine, receiver.url("/hook")), "pending")
-    (request,) = await wired.approvals.pending()
-    await wired.approvals.approve(request.id, by="ops")
+    (request,) = await wired.approvals.listed(OPERATOR, "pending")
+    await wired.approvals.approve(Actor.shell("ops"), request.id)
     _refused(await _post(api, theirs, receiver.url("/hook")), "pending")
     assert receiver.received() == []
 
@@ -162,4 +166,4 @@ async def test_hosts_not_matching_need_no_approval(settings: Settings, receiver:
     async with app_with(settings, approval_hosts=["*.azurewebsites.net"]) as (api, wired):
         me = await caller(api, wired)
         assert (await _post(api, me, receiver.url("/hook"))).status_code == 200
-        assert await wired.approvals.listed("all") == []
+        assert await wired.approvals.listed(OPERATOR, "all") == []

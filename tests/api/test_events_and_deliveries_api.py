@@ -95,7 +95,7 @@ async def test_publish_is_accepted_after_the_deliveries_are_committed(
     assert response.status_code == 202
     (event_id,) = response.json().values()
     assert list(response.json()) == ["eventId"]
-    admin = await make_tenant(runtime, "Operator", scopes=["hookyard:admin"])
+    admin = await make_tenant(runtime, "Operator", scopes=["hookyard:operator"])
     admin_headers = bearer(await token(api, admin.client_id, admin.secret))
     listed = await api.get(DELIVERIES, params={"eventId": event_id}, headers=admin_headers)
     assert [d["state"] for d in listed.json()["results"]] == ["pending"]

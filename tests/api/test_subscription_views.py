@@ -33,7 +33,7 @@ async def _stopped_record(api: httpx.AsyncClient, runtime: Runtime, me: Caller, 
 
 
 async def _admin(api: httpx.AsyncClient, runtime: Runtime) -> dict[str, str]:
-    tenant = await make_tenant(runtime, "Operators", scopes=("hookyard:admin",))
+    tenant = await make_tenant(runtime, "Operators", scopes=("hookyard:operator",))
     return bearer(await token(api, tenant.client_id, tenant.secret))
 
 

@@ -11,6 +11,7 @@ import pytest
 from hookyard import errors
 from hookyard.cli import runtime as runtimes
 from hookyard.store.subscriptions import Owner
+from tests.support.actors import OPERATOR
 from tests.support.cli import Cli
 from tests.support.tenants import make_tenant
 
@@ -34,7 +35,7 @@ def _requested(cli: Cli) -> str:
             owner = Owner(tenant.client_id, "setups", tenant.company.id)
             with pytest.raises(errors.ApprovalRequired):
                 await wired.approvals.gate(owner, URL)
-            (pending,) = await wired.approvals.pending()
+            (pending,) = await wired.approvals.listed(OPERATOR, "pending")
             return pending.id
         finally:
             await wired.close()

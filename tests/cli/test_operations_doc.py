@@ -13,6 +13,7 @@ from hookyard import errors
 from hookyard.cli import runtime as runtimes
 from hookyard.services.subscriptions import SubscriptionRequest
 from hookyard.store.subscriptions import Owner
+from tests.support.actors import OPERATOR
 from tests.support.cli import Cli
 from tests.support.receiver import Receiver
 from tests.support.tenants import make_tenant
@@ -44,7 +45,7 @@ async def _records(cli: Cli, receiver: Receiver) -> tuple[str, str]:
         (record,) = await wired.store.subscriptions.of_client(tenant.client_id)
         with pytest.raises(errors.ApprovalRequired):
             await wired.approvals.gate(owner, "https://shop.azurewebsites.net/hook")
-        (approval,) = await wired.approvals.pending()
+        (approval,) = await wired.approvals.listed(OPERATOR, "pending")
         return record.id, approval.id
     finally:
         await wired.close()

@@ -19,6 +19,7 @@ from standardwebhooks import Webhook
 from hookyard.cli import runtime as runtimes
 from hookyard.config import Settings
 from tests.support import browser, console, databases, engine, server
+from tests.support.actors import OPERATOR, integrator
 from tests.support.receiver import Behaviour, Receiver
 from tests.support.tenants import Tenant, make_tenant, token
 
@@ -247,7 +248,7 @@ async def test_the_operator_sees_every_tenant(site: Site, page: Page) -> None:
 async def test_the_phone_header_shows_the_whole_client_label(site: Site, page: Page) -> None:
     tenant = await make_tenant(site.runtime, "Long Name Paving")
     issued = await site.runtime.credentials.create_client(
-        scopes=["hookyard:admin"],
+        scopes=["hookyard:operator"],
         company_id=tenant.company.id,
         name="Tri-County Paving Estimating Integration",
     )
@@ -288,7 +289,7 @@ async def test_alert_urls_are_listed_added_and_removed(site: Site, page: Page) -
     await page.get_by_label("Alert url").fill(_unapproved(site, "/alerts-down"))
     await page.get_by_role("button", name="Add (runs the challenge)").click()
     await expect(page.get_by_role("alert")).to_contain_text("challenge")
-    assert await site.runtime.alerts.targets(tenant.client_id, tenant.company.id) == []
+    assert await site.runtime.alerts.targets(integrator(tenant.client_id, tenant.company.id)) == []
 
     url = _unapproved(site, "/tenant-alerts")
     await page.get_by_label("Alert url").fill(url)
@@ -298,7 +299,7 @@ async def test_alert_urls_are_listed_added_and_removed(site: Site, page: Page) -
     card = page.locator("section.alert").filter(has_text=url)
     await expect(card).to_contain_text("subscription.stopped")
     await expect(card).not_to_contain_text("subscription.approval_requested")
-    (target,) = await site.runtime.alerts.targets(tenant.client_id, tenant.company.id)
+    (target,) = await site.runtime.alerts.targets(integrator(tenant.client_id, tenant.company.id))
     assert target.url == url
     await expect(page.locator("#secret-key")).to_have_text(target.secret_key)
     await browser.shoot(page, "alerts-added")
@@ -306,7 +307,7 @@ async def test_alert_urls_are_listed_added_and_removed(site: Site, page: Page) -
     await card.get_by_role("button", name="Remove").click()
     await expect(page.get_by_role("status")).to_contain_text("Removed")
     await expect(page.get_by_text("No alert urls yet.")).to_be_visible()
-    assert await site.runtime.alerts.targets(tenant.client_id, tenant.company.id) == []
+    assert await site.runtime.alerts.targets(integrator(tenant.client_id, tenant.company.id)) == []
 
     await page.get_by_role("button", name="Sign out").click()
     admin = await console.operator(site.runtime)
@@ -317,7 +318,7 @@ async def test_alert_urls_are_listed_added_and_removed(site: Site, page: Page) -
     await page.get_by_label("Alert url").fill(ops)
     await page.get_by_role("button", name="Add (runs the challenge)").click()
     await expect(page.locator("section.alert").filter(has_text=ops)).to_be_visible()
-    assert [t.url for t in await site.runtime.alerts.targets()] == [ops]
+    assert [t.url for t in await site.runtime.alerts.targets(OPERATOR)] == [ops]
     await page.goto(f"{site.base}/console/alerts")
     await browser.shoot(page, "operator-alerts")
     await (
@@ -327,7 +328,7 @@ async def test_alert_urls_are_listed_added_and_removed(site: Site, page: Page) -
         .click()
     )
     await expect(page.get_by_role("status")).to_contain_text("Removed")
-    assert await site.runtime.alerts.targets() == []
+    assert await site.runtime.alerts.targets(OPERATOR) == []
 
 
 async def test_the_operator_approves_a_pending_host(site: Site, page: Page) -> None:

@@ -14,6 +14,7 @@ from hookyard.cli.runtime import Runtime
 from hookyard.config import Settings
 from hookyard.services import alerts
 from tests.support import console
+from tests.support.actors import OPERATOR, integrator
 from tests.support.receiver import Behaviour, Receiver
 from tests.support.tenants import Tenant, make_tenant, token
 from tests.support.webhooks import app_with
@@ -39,7 +40,7 @@ async def _remove(api: httpx.AsyncClient, csrf: str | None, url: str) -> httpx.R
 
 
 async def _own(runtime: Runtime, tenant: Tenant) -> list[alerts.AlertTarget]:
-    return await runtime.alerts.targets(tenant.client_id, tenant.company.id)
+    return await runtime.alerts.targets(integrator(tenant.client_id, tenant.company.id))
 
 
 # Bad input first: a readable page, and nothing changed.
@@ -96,7 +97,7 @@ async def test_an_address_the_guard_refuses_adds_nothing(
         assert page.status_code == 400
         assert "loopback" in _text(page)
         assert "Nothing was changed." in _text(page)
-        assert await guarded.alerts.targets(tenant.client_id, tenant.company.id) == []
+        assert await guarded.alerts.targets(integrator(tenant.client_id, tenant.company.id)) == []
     assert not receiver.received(), "the guard refused before anything was sent"
 
 
@@ -110,9 +111,7 @@ async def test_forms_without_the_session_token_change_nothing(
     assert page.status_code == 403
     assert "security token is missing or wrong" in page.text
     assert await _own(runtime, tenant) == []
-    await runtime.alerts.add(
-        receiver.url("/kept"), client_id=tenant.client_id, company_id=tenant.company.id
-    )
+    await runtime.alerts.add(integrator(tenant.client_id, tenant.company.id), receiver.url("/kept"))
     page = await _remove(api, token_value, receiver.url("/kept"))
     assert page.status_code == 403
     assert [t.url for t in await _own(runtime, tenant)] == [receiver.url("/kept")]
@@ -124,8 +123,8 @@ async def test_another_tenants_alert_url_cannot_be_removed_or_seen(
 ) -> None:
     mine, theirs = await make_tenant(runtime, "Mine"), await make_tenant(runtime, "Theirs")
     their_url = receiver.url("/theirs")
-    await runtime.alerts.add(their_url, client_id=theirs.client_id, company_id=theirs.company.id)
-    await runtime.alerts.add(receiver.url("/operator"))
+    await runtime.alerts.add(integrator(theirs.client_id, theirs.company.id), their_url)
+    await runtime.alerts.add(OPERATOR, receiver.url("/operator"))
     csrf = await console.signed_in(api, mine.client_id, mine.secret)
     listed = await api.get("/console/alerts")
     assert listed.status_code == 200
@@ -136,7 +135,7 @@ async def test_another_tenants_alert_url_cannot_be_removed_or_seen(
     assert "no alert url" in _text(page).lower() or "no active or stopped" in _text(page).lower()
     assert "Nothing was changed." in _text(page)
     assert [t.url for t in await _own(runtime, theirs)] == [their_url]
-    assert [t.url for t in await runtime.alerts.targets()] == [receiver.url("/operator")]
+    assert [t.url for t in await runtime.alerts.targets(OPERATOR)] == [receiver.url("/operator")]
 
 
 # What it does.
@@ -160,7 +159,7 @@ async def test_an_integrator_lists_adds_and_removes_its_own_alert_url(
     )
     assert target.secret_key in page.text  # shown once, right after adding
     assert receiver.received("GET", "/mine"), "the alert url answered a challenge"
-    assert await runtime.alerts.targets() == []  # the operator's are apart
+    assert await runtime.alerts.targets(OPERATOR) == []  # the operator's are apart
 
     bearer = {"Authorization": f"Bearer {await token(api, tenant.client_id, tenant.secret)}"}
     listed = await api.get("/hookyard/api/v1/alerts", headers=bearer)
@@ -184,10 +183,10 @@ async def test_the_operator_manages_the_operators_alert_urls(
     url = receiver.url("/ops")
     page = await _add(api, csrf, url)
     assert page.status_code == 200, page.text
-    (target,) = await runtime.alerts.targets()
+    (target,) = await runtime.alerts.targets(OPERATOR)
     assert target.url == url
     assert sorted(target.event_types) == sorted(alerts.EVENT_TYPES)
     assert await _own(runtime, admin) == []  # the operator's, not the admin client's own
     assert "every tenant" in (await api.get("/console/alerts")).text
     assert (await _remove(api, csrf, url)).status_code == 303
-    assert await runtime.alerts.targets() == []
+    assert await runtime.alerts.targets(OPERATOR) == []

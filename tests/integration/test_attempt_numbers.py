@@ -15,6 +15,7 @@ from hookyard.services.deliveries import DeliveryService
 from hookyard.store import Store
 from hookyard.store.history import Query
 from tests.support import engine, tenancy
+from tests.support.actors import OPERATOR
 from tests.support.receiver import Behaviour, Receiver
 
 TWO_TRIES = retry.Policy(max_attempts=2, base_seconds=0.05, factor=2.0)
@@ -55,14 +56,14 @@ async def test_a_redelivered_and_a_recovered_delivery_continue_their_attempt_num
         assert await _numbers(store, delivery_id) == [1, 2]
         await tenancy.reactivate(store, record)  # the second failure Stopped it
 
-        await service.redeliver(None, delivery_id)  # a new round: two more tries
+        await service.redeliver(OPERATOR, delivery_id)  # a new round: two more tries
         await _settled(store, delivery_id, 4)
         assert await _numbers(store, delivery_id) == [1, 2, 3, 4]
         await tenancy.reactivate(store, record)
 
         since = utcnow() - timedelta(hours=1)
         receiver.answer("/flaky", Behaviour())
-        assert await service.recover(None, url, since) == 1
+        assert await service.recover(OPERATOR, url, since) == 1
 
         async def succeeded() -> bool:
             found = await store.history.get(delivery_id)

@@ -14,6 +14,7 @@ from hookyard.clock import utcnow
 from hookyard.services.deliveries import DeliveryService
 from hookyard.store import Store, schema
 from tests.support import engine, tenancy
+from tests.support.actors import integrator
 from tests.support.receiver import Behaviour, Receiver
 
 D, S, E = schema.deliveries, schema.subscriptions, schema.events
@@ -61,7 +62,12 @@ async def test_events_published_while_stopped_are_held_then_replayed_in_publish_
 
     async with engine.running_worker(store, per_host_concurrency=1) as _:
         await tenancy.reactivate(store, record)
-        assert await DeliveryService(store).recover(tenant.client_id, receiver.url(), since) == 6
+        assert (
+            await DeliveryService(store).recover(
+                integrator(tenant.client_id), receiver.url(), since
+            )
+            == 6
+        )
         await receiver.wait_for(lambda: len(receiver.posts()) == 6, what="the held six")
     posts = receiver.posts()
     assert [_item(p.body) for p in posts] == items

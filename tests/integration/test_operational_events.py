@@ -21,6 +21,7 @@ from hookyard.cli.runtime import Runtime
 from hookyard.config import Settings
 from hookyard.services import alerts
 from tests.support import engine
+from tests.support.actors import OPERATOR
 from tests.support.receiver import Behaviour, Receiver
 from tests.support.webhooks import Caller, app_with, caller
 
@@ -66,13 +67,13 @@ async def test_an_unknown_event_type_or_a_failed_challenge_adds_no_alert_url(
     runtime: Runtime, receiver: Receiver
 ) -> None:
     with pytest.raises(errors.InvalidInput, match=r"subscription\.stopped"):
-        await runtime.alerts.add(receiver.url("/ops"), ["subscription.exploded"])
+        await runtime.alerts.add(OPERATOR, receiver.url("/ops"), ["subscription.exploded"])
     receiver.answer("/ops", Behaviour(status=404))
     with pytest.raises(errors.ChallengeFailed):
-        await runtime.alerts.add(receiver.url("/ops"))
-    assert await runtime.alerts.targets() == []
+        await runtime.alerts.add(OPERATOR, receiver.url("/ops"))
+    assert await runtime.alerts.targets(OPERATOR) == []
     with pytest.raises(errors.NotFound):
-        await runtime.alerts.remove(receiver.url("/ops"))
+        await runtime.alerts.remove(OPERATOR, receiver.url("/ops"))
 
 
 async def test_the_api_refuses_a_bad_alert_request(
@@ -93,7 +94,7 @@ async def test_a_failing_callback_alerts_operator_and_owner_through_the_engine(
     api: httpx.AsyncClient, runtime: Runtime, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="hookyard.alerts")
-    operator = await runtime.alerts.add(receiver.url("/ops"))
+    operator = await runtime.alerts.add(OPERATOR, receiver.url("/ops"))
     me, other = await caller(api, runtime, "Mine"), await caller(api, runtime, "Theirs")
     mine = await _own_alert_url(api, me, receiver.url("/mine"))
     theirs = await _own_alert_url(api, other, receiver.url("/theirs"))
@@ -149,7 +150,7 @@ async def test_an_approval_request_alerts_the_operator(
     gated: tuple[httpx.AsyncClient, Runtime], receiver: Receiver
 ) -> None:
     api, wired = gated
-    operator = await wired.alerts.add(receiver.url("/ops"), [alerts.APPROVAL_REQUESTED])
+    operator = await wired.alerts.add(OPERATOR, receiver.url("/ops"), [alerts.APPROVAL_REQUESTED])
     me = await caller(api, wired)
     for _ in range(2):
         response = await _subscribe(api, me, "https://shop.azurewebsites.net/hook")

@@ -13,6 +13,7 @@ from hookyard import catalog, config, signing
 from hookyard.services.deliveries import DeliveryService
 from hookyard.store import Store
 from tests.support import engine, tenancy
+from tests.support.actors import OPERATOR, integrator
 from tests.support.receiver import Behaviour, Receiver
 
 BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
@@ -174,8 +175,8 @@ async def test_500_then_200_is_one_delivery_with_two_attempts(
         await engine.eventually(
             lambda: _state_is(service, published.event_id, "succeeded"), what="success recorded"
         )
-    (record,) = await service.list(None, event_id=published.event_id)
-    detail = await service.get(tenant.client_id, record.delivery.id)
+    (record,) = await service.list(OPERATOR, event_id=published.event_id)
+    detail = await service.get(integrator(tenant.client_id), record.delivery.id)
     assert detail.delivery.attempts == 2
     assert [(a.number, a.status_code, a.response_body) for a in detail.attempts] == [
         (1, 500, "down"),
@@ -186,5 +187,5 @@ async def test_500_then_200_is_one_delivery_with_two_attempts(
 
 
 async def _state_is(service: DeliveryService, event_id: str, state: str) -> bool:
-    records = await service.list(None, event_id=event_id)
+    records = await service.list(OPERATOR, event_id=event_id)
     return bool(records) and all(r.delivery.state.value == state for r in records)

@@ -18,6 +18,7 @@ from hookyard.services.deliveries import DeliveryService
 from hookyard.store import Store
 from hookyard.store.queue import Claimed
 from tests.support import engine, tenancy
+from tests.support.actors import OPERATOR, integrator
 from tests.support.receiver import Behaviour, Receiver
 
 BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
@@ -74,9 +75,9 @@ async def test_five_failures_of_every_kind_stop_the_record(
     for path in kinds:
         assert len(receiver.posts(path)) == 5, path
     assert receiver.received(path="/elsewhere") == []
-    for record in await service.list(None, event_id=published.event_id):
+    for record in await service.list(OPERATOR, event_id=published.event_id):
         assert record.delivery.state is models.DeliveryState.FAILED
-        detail = await service.get(None, record.delivery.id)
+        detail = await service.get(OPERATOR, record.delivery.id)
         assert [a.number for a in detail.attempts] == [1, 2, 3, 4, 5]
         assert all(a.outcome is not models.Outcome.SUCCESS for a in detail.attempts)
         _assert_schedule(detail.attempts)
@@ -130,11 +131,11 @@ async def test_reactivate_and_recover_delivers_the_held_ones(
         await engine.eventually(settled, what="the tries in flight to finish")
         states = sorted((await tenancy.delivery_states(store)).values())
         assert states == ["failed", "held", "held", "held"]
-        assert await service.recover(tenant.client_id, receiver.url(), since) == 0
+        assert await service.recover(integrator(tenant.client_id), receiver.url(), since) == 0
         await tenancy.reactivate(store, record)
         receiver.answer("/hook", Behaviour(status=200))
         tried = len(receiver.posts())
-        assert await service.recover(tenant.client_id, receiver.url(), since) == 4
+        assert await service.recover(integrator(tenant.client_id), receiver.url(), since) == 4
 
         async def all_delivered() -> bool:
             return set((await tenancy.delivery_states(store)).values()) == {"succeeded"}
@@ -157,19 +158,19 @@ async def test_recover_and_redeliver_refuse_what_they_cannot_do(
         "setups", _event(tenant.company_id), publisher_id="p"
     )
     service = DeliveryService(store)
-    (delivery,) = await service.list(tenant.client_id, event_id=published.event_id)
-    assert await service.list(other.client_id) == []
+    (delivery,) = await service.list(integrator(tenant.client_id), event_id=published.event_id)
+    assert await service.list(integrator(other.client_id)) == []
     with pytest.raises(errors.NotFound):
-        await service.get(other.client_id, delivery.delivery.id)
+        await service.get(integrator(other.client_id), delivery.delivery.id)
     with pytest.raises(errors.NotFound):
-        await service.redeliver(other.client_id, delivery.delivery.id)
+        await service.redeliver(integrator(other.client_id), delivery.delivery.id)
     with pytest.raises(errors.InvalidInput, match="state"):
-        await service.list(None, state="bogus")
+        await service.list(OPERATOR, state="bogus")
     with pytest.raises(errors.InvalidInput, match="since"):
-        await service.recover(None, receiver.url(), since=utcnow().replace(tzinfo=None))
+        await service.recover(OPERATOR, receiver.url(), since=utcnow().replace(tzinfo=None))
     await tenancy.set_status(store, record, "Stopped")
     with pytest.raises(errors.Conflict, match="reactivate"):
-        await service.redeliver(tenant.client_id, delivery.delivery.id)
+        await service.redeliver(integrator(tenant.client_id), delivery.delivery.id)
 
 
 async def test_redeliver_sends_a_delivered_event_again(store: Store, receiver: Receiver) -> None:
@@ -181,13 +182,15 @@ async def test_redeliver_sends_a_delivered_event_again(store: Store, receiver: R
             "setups", _event(tenant.company_id), publisher_id="p"
         )
         await receiver.wait_for(lambda: len(receiver.posts()) == 1, what="first delivery")
-        (record,) = await service.list(tenant.client_id, event_id=published.event_id)
+        (record,) = await service.list(integrator(tenant.client_id), event_id=published.event_id)
 
         async def succeeded() -> bool:
-            return (await service.get(None, record.delivery.id)).delivery.state.value == "succeeded"
+            return (
+                await service.get(OPERATOR, record.delivery.id)
+            ).delivery.state.value == "succeeded"
 
         await engine.eventually(succeeded, what="success recorded")
-        again = await service.redeliver(tenant.client_id, record.delivery.id)
+        again = await service.redeliver(integrator(tenant.client_id), record.delivery.id)
         # Queued again: pending, unless the in-process worker (woken by the redeliver) has
         # already taken or even finished it by the time the record is read back.
         assert again.delivery.id == record.delivery.id
@@ -195,7 +198,7 @@ async def test_redeliver_sends_a_delivered_event_again(store: Store, receiver: R
         await receiver.wait_for(lambda: len(receiver.posts()) == 2, what="the redelivery")
 
         async def tried_twice() -> bool:
-            return len((await service.get(None, record.delivery.id)).attempts) == 2
+            return len((await service.get(OPERATOR, record.delivery.id)).attempts) == 2
 
         await engine.eventually(tried_twice, what="the second try recorded")
     first, second = receiver.posts()
@@ -222,11 +225,11 @@ async def test_a_blackhole_host_does_not_hold_up_the_healthy_ones(store: Store) 
             service = DeliveryService(store)
 
             async def healthy_recorded() -> bool:
-                done = await service.list(None, state="succeeded", limit=1000)
+                done = await service.list(OPERATOR, state="succeeded", limit=1000)
                 return len(done) == 500
 
             await engine.eventually(healthy_recorded, what="healthy deliveries recorded")
-            stuck = await service.list(None, callback_url=blackhole.url(), limit=1000)
+            stuck = await service.list(OPERATOR, callback_url=blackhole.url(), limit=1000)
             assert len(stuck) == 25
             assert all(r.delivery.attempts == 0 for r in stuck)
             assert {r.delivery.state.value for r in stuck} <= {"pending", "in_flight"}
@@ -252,7 +255,7 @@ async def _blackhole_backlog(
 
 
 async def _in_flight(store: Store, count: int) -> bool:
-    return len(await DeliveryService(store).list(None, state="in_flight", limit=100)) == count
+    return len(await DeliveryService(store).list(OPERATOR, state="in_flight", limit=100)) == count
 
 
 async def test_a_host_gets_at_most_its_lanes_and_a_stop_returns_every_lease(store: Store) -> None:
@@ -272,7 +275,7 @@ async def test_a_host_gets_at_most_its_lanes_and_a_stop_returns_every_lease(stor
             await blackhole.wait_for(lambda: len(blackhole.posts()) == 3, what="three tries")
             await engine.eventually(lambda: _in_flight(store, 6), what="six deliveries claimed")
         assert len(blackhole.posts()) == 3
-        records = await DeliveryService(store).list(None, limit=100)
+        records = await DeliveryService(store).list(OPERATOR, limit=100)
         assert len(records) == 10
         assert {r.delivery.state.value for r in records} == {"pending"}
         assert all(r.delivery.attempts == 0 for r in records)

@@ -13,6 +13,7 @@ from hookyard.delivery import sender as sending
 from hookyard.services.deliveries import DeliveryService
 from hookyard.store import Store, schema
 from tests.support import engine, tenancy
+from tests.support.actors import OPERATOR
 from tests.support.receiver import Receiver
 
 BU = "0b9a1d7e-5c1f-4b53-9a51-3a1e3f6a0001"
@@ -61,7 +62,7 @@ async def test_a_secret_that_does_not_unseal_fails_its_try_alone(
             )
 
             async def poisoned_settled() -> bool:
-                records = await service.list(None, limit=100)
+                records = await service.list(OPERATOR, limit=100)
                 poisoned_states = {
                     r.delivery.state for r in records if r.delivery.subscription_id == poisoned
                 }
@@ -71,8 +72,8 @@ async def test_a_secret_that_does_not_unseal_fails_its_try_alone(
 
             await engine.eventually(poisoned_settled, what="the poisoned record Stopped")
     assert receiver.posts("/poisoned") == []
-    for record in await service.list(None, limit=100):
-        detail = await service.get(None, record.delivery.id)
+    for record in await service.list(OPERATOR, limit=100):
+        detail = await service.get(OPERATOR, record.delivery.id)
         if record.delivery.subscription_id == healthy:
             assert [a.outcome for a in detail.attempts] == [models.Outcome.SUCCESS]
         elif record.delivery.state is FAILED:
@@ -112,13 +113,13 @@ async def test_a_try_that_raises_is_recorded_and_gives_its_lease_back(
         await engine.events(store).publish_many("setups", events, publisher_id="p")
 
         async def all_done() -> bool:
-            records = await service.list(None, limit=100)
+            records = await service.list(OPERATOR, limit=100)
             return len(records) == 10 and all(
                 r.delivery.state in {models.DeliveryState.SUCCEEDED, FAILED, HELD} for r in records
             )
 
         await engine.eventually(all_done, what="every try ended")
-    records = await service.list(None, limit=100)
+    records = await service.list(OPERATOR, limit=100)
     states = {(r.delivery.subscription_id, r.delivery.state) for r in records}
     assert states == {
         (healthy, models.DeliveryState.SUCCEEDED),

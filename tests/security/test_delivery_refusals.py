@@ -11,6 +11,7 @@ from hookyard.delivery.netguard import Guard
 from hookyard.services.deliveries import DeliveryService
 from hookyard.store import Store
 from tests.support import engine, tenancy
+from tests.support.actors import OPERATOR
 from tests.support.receiver import Receiver
 
 POLICY = retry.Policy(base_seconds=0.05, factor=2.0, jitter=0.0)
@@ -41,8 +42,8 @@ async def test_refused_tries_are_recorded_with_the_reason_and_nothing_is_sent(
 
         await engine.eventually(stopped, what="the record Stopped after refused tries")
     service = DeliveryService(store)
-    (listed,) = await service.list(None, event_id=published.event_id)
-    detail = await service.get(None, listed.delivery.id)
+    (listed,) = await service.list(OPERATOR, event_id=published.event_id)
+    detail = await service.get(OPERATOR, listed.delivery.id)
     assert len(detail.attempts) == 5
     for attempt in detail.attempts:
         assert attempt.outcome is models.Outcome.ADDRESS_NOT_ALLOWED

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from hookyard import clock, models
 from hookyard.cli.runtime import Runtime
-from hookyard.services import identity
+from hookyard.services import access
 from hookyard.store import Store, schema
 from tests.support import tenancy
 from tests.support.tenants import Tenant, make_tenant
@@ -43,8 +43,8 @@ async def signed_in(api: httpx.AsyncClient, client_id: str, secret: str) -> str:
 
 
 async def operator(runtime: Runtime) -> Tenant:
-    """A company whose client holds hookyard:admin (the operator)."""
-    return await make_tenant(runtime, "Operator Co", scopes=(identity.ADMIN,), unit_codes=("OPS",))
+    """A company whose client holds the operator role (hookyard:operator)."""
+    return await make_tenant(runtime, "Operator Co", scopes=(access.OPERATOR,), unit_codes=("OPS",))
 
 
 async def precon_record(runtime: Runtime, tenant: Tenant, url: str, **extra: object) -> str:

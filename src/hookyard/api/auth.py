@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hookyard import errors, models
 from hookyard.api.context import context
+from hookyard.services.access import Actor, Door
 
 bearer = HTTPBearer(auto_error=False, description="An access token from /identity/connect/token")
 Credential = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -22,6 +23,14 @@ async def principal(request: Request, credential: Credential) -> models.Principa
             "Send an access token: Authorization: Bearer <token from /identity/connect/token>."
         )
     return await context(request).identity.authenticate(credential.credentials)
+
+
+async def actor(caller: Annotated[models.Principal, Depends(principal)]) -> Actor:
+    """The caller as the services' actor (through the API)."""
+    return Actor.of_principal(caller, Door.API)
+
+
+Acting = Annotated[Actor, Depends(actor)]
 
 
 def require_scope(scope: str) -> Callable[..., Awaitable[models.Principal]]:
@@ -37,12 +46,3 @@ def require_scope(scope: str) -> Callable[..., Awaitable[models.Principal]]:
         return caller
 
     return dependency
-
-
-def company_of(caller: models.Principal) -> str:
-    """The caller's company; 403 for a token that acts for none (a partner without a company)."""
-    if caller.company_id is None:
-        raise errors.Forbidden(
-            "This token acts for no company; partners use grant_type=company with a CompanyId."
-        )
-    return caller.company_id

@@ -10,12 +10,15 @@ from hookyard.catalog import Catalog
 from hookyard.config import Settings
 from hookyard.services.alerts import Alerts, OperationalEvents
 from hookyard.services.approvals import Approvals
+from hookyard.services.business_units import BusinessUnits
+from hookyard.services.catchup import CatchUpService
 from hookyard.services.credentials import Credentials
+from hookyard.services.deliveries import DeliveryService
 from hookyard.services.events import EventService
 from hookyard.services.health import Health
 from hookyard.services.identity import Identity
+from hookyard.services.subscription_search import SubscriptionSearch
 from hookyard.services.subscriptions import Subscriptions
-from hookyard.store import Store
 
 
 class Intake:
@@ -39,7 +42,6 @@ class AppContext:
 
     settings: Settings
     catalog: Catalog
-    store: Store
     identity: Identity
     credentials: Credentials
     subscriptions: Subscriptions
@@ -47,6 +49,10 @@ class AppContext:
     alerts: Alerts
     events: OperationalEvents
     health: Health
+    business_units: BusinessUnits
+    subscription_search: SubscriptionSearch
+    deliveries: DeliveryService
+    catchup: CatchUpService
     publishing: EventService
     """One per process, so that its cache of the companies and business units events name
     lives across requests."""

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 
 from hookyard import clock, errors
 from hookyard.api.context import context
-from hookyard.store.stats import QueueStats
+from hookyard.services.health import QueueStats
 
 router = APIRouter()
 MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
@@ -99,7 +99,7 @@ async def metrics(request: Request) -> Response:
     wired = context(request)
     _authorise(request, wired.settings.metrics_token)
     now = clock.utcnow()
-    stats = await wired.store.stats.queue(now, top_hosts=wired.settings.metrics_top_hosts)
+    stats = await wired.health.queue_stats(now, top_hosts=wired.settings.metrics_top_hosts)
     store_registry = CollectorRegistry(auto_describe=False)
     store_registry.register(QueueCollector(stats, now))
     body = process_metrics() + generate_latest(store_registry)

@@ -9,7 +9,7 @@ import typer
 
 from hookyard import clock
 from hookyard.cli import options, tables
-from hookyard.cli.tenancy import run
+from hookyard.cli.tenancy import run, shell
 
 if TYPE_CHECKING:
     from hookyard.services.alerts import AlertTarget
@@ -34,7 +34,7 @@ def view(target: AlertTarget, *, with_secret: bool = False) -> dict[str, Any]:
 @alerts.command("list")
 def list_alerts(as_json: bool = JSON) -> None:
     """List the operator's alert urls (never their keys; `add` prints a url's key)."""
-    data = [view(target) for target in run(lambda rt: rt.alerts.targets())]
+    data = [view(target) for target in run(lambda rt: rt.alerts.targets(shell()))]
     if as_json:
         options.emit(data, as_json=True, text="")
         return
@@ -57,7 +57,7 @@ def add(
 ) -> None:
     """Add an alert url (or replace its event types) and print the key that signs its events."""
     names = None if event_types.strip() == "all" else _split(event_types)
-    target = run(lambda rt: rt.alerts.add(url, names, secret_key=secret_key))
+    target = run(lambda rt: rt.alerts.add(shell(), url, names, secret_key=secret_key))
     data = view(target, with_secret=True)
     text = f"alert url {target.url} receives: {', '.join(target.event_types)}\n"
     text += f"secret_key: {target.secret_key}"
@@ -67,7 +67,7 @@ def add(
 @alerts.command("remove")
 def remove(url: str = typer.Argument(..., help="The alert url."), as_json: bool = JSON) -> None:
     """Stop sending operational events to an alert url."""
-    count = run(lambda rt: rt.alerts.remove(url))
+    count = run(lambda rt: rt.alerts.remove(shell(), url))
     options.emit({"url": url, "removed": count}, as_json=as_json, text=f"removed {url}")
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 import typer
 
 from hookyard import clock, models
 from hookyard.cli import options, tables
-from hookyard.cli.tenancy import run
+from hookyard.cli.tenancy import run, shell
 
 approvals = typer.Typer(
     help="Callback hosts awaiting approval (HOOKYARD_APPROVAL_HOSTS).", no_args_is_help=True
@@ -36,20 +35,13 @@ def view(approval: models.Approval) -> dict[str, Any]:
     }
 
 
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"
-
-
 @approvals.command("list")
 def list_approvals(
     status: str = typer.Option("pending", "--status", help="pending, approved, rejected, or all."),
     as_json: bool = JSON,
 ) -> None:
     """List approval requests, oldest first (the pending ones unless --status)."""
-    data = [view(a) for a in run(lambda rt: rt.approvals.listed(status))]
+    data = [view(a) for a in run(lambda rt: rt.approvals.listed(shell(), status))]
     if as_json:
         options.emit(data, as_json=True, text="")
         return
@@ -69,8 +61,7 @@ def approve(
     as_json: bool = JSON,
 ) -> None:
     """Approve a request: the client's next subscribe to the host runs the challenge."""
-    decider = by or _operator()
-    decided = run(lambda rt: rt.approvals.approve(approval_id, by=decider, reason=reason))
+    decided = run(lambda rt: rt.approvals.approve(shell(by), approval_id, reason=reason))
     _decided(decided, as_json)
 
 
@@ -82,8 +73,7 @@ def reject(
     as_json: bool = JSON,
 ) -> None:
     """Reject a request: subscribes to the host keep answering 403 with the reason."""
-    decider = by or _operator()
-    decided = run(lambda rt: rt.approvals.reject(approval_id, by=decider, reason=reason))
+    decided = run(lambda rt: rt.approvals.reject(shell(by), approval_id, reason=reason))
     _decided(decided, as_json)
 
 

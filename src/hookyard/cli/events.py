@@ -12,7 +12,7 @@ import typer
 
 from hookyard import clock, errors
 from hookyard.cli import options
-from hookyard.cli.tenancy import run
+from hookyard.cli.tenancy import run, shell
 
 if TYPE_CHECKING:
     from hookyard.cli.runtime import Runtime
@@ -84,9 +84,8 @@ def publish(
 
 
 def _deliveries(rt: Runtime) -> DeliveryService:
-    from hookyard.services.deliveries import DeliveryService
 
-    return DeliveryService(rt.store)
+    return rt.deliveries()
 
 
 def _view(record: DeliveryRecord) -> dict[str, Any]:
@@ -141,7 +140,7 @@ def list_deliveries(
     """List deliveries, newest first."""
     records = run(
         lambda rt: _deliveries(rt).list(
-            client, state=state, callback_url=url, event_id=event, limit=limit
+            shell(), client_id=client, state=state, callback_url=url, event_id=event, limit=limit
         )
     )
     views = [_view(r) for r in records]
@@ -155,7 +154,7 @@ def show(
     as_json: bool = JSON,
 ) -> None:
     """One delivery with every attempt."""
-    record = run(lambda rt: _deliveries(rt).get(client, delivery_id))
+    record = run(lambda rt: _deliveries(rt).get(shell(), delivery_id, client_id=client))
     view = _detail(record)
     lines = [_line(view)]
     for a in view["attempts"]:
@@ -173,7 +172,7 @@ def redeliver(
     as_json: bool = JSON,
 ) -> None:
     """Queue one delivery again for a new round of tries."""
-    record = run(lambda rt: _deliveries(rt).redeliver(client, delivery_id))
+    record = run(lambda rt: _deliveries(rt).redeliver(shell(), delivery_id, client_id=client))
     options.emit(_view(record), as_json=as_json, text=f"{delivery_id} queued again")
 
 
@@ -188,7 +187,7 @@ def recover(
 ) -> None:
     """Queue again the held and failed deliveries of a reactivated url made since a time."""
     moment = _time(since)
-    count = run(lambda rt: _deliveries(rt).recover(client, url, moment))
+    count = run(lambda rt: _deliveries(rt).recover(shell(), url, moment, client_id=client))
     options.emit({"recovered": count}, as_json=as_json, text=f"{count} deliveries queued again")
 
 

@@ -19,10 +19,12 @@ from hookyard.console import app as console_app
 from hookyard.console.context import ConsoleContext
 from hookyard.delivery import prober
 from hookyard.delivery.netguard import Guard
-from hookyard.services import identity
+from hookyard.services import access, identity
 from hookyard.services import keys as signing_keys
 from hookyard.services.alerts import Alerts, OperationalEvents
 from hookyard.services.approvals import Approvals
+from hookyard.services.business_units import BusinessUnits
+from hookyard.services.catchup import CatchUpService
 from hookyard.services.credentials import Credentials
 from hookyard.services.deliveries import DeliveryService
 from hookyard.services.events import EventService
@@ -31,6 +33,7 @@ from hookyard.services.identity import Identity
 from hookyard.services.overview import Overview
 from hookyard.services.records import RecordActions
 from hookyard.services.sessions import ConsoleSessions
+from hookyard.services.subscription_search import SubscriptionSearch
 from hookyard.services.subscriptions import Prober, Subscriptions
 from hookyard.services.test_events import TestEvents
 from hookyard.services.throttle import FailureThrottle, Limit
@@ -40,7 +43,7 @@ from hookyard.store import Store, migrate
 def known_scopes(catalog: Catalog) -> list[str]:
     """Every scope a client may be granted: the products' and Hookyard's own."""
     product_scopes = list(dict.fromkeys(p.scope for p in catalog.products.values()))
-    return [*product_scopes, identity.EVENTS_PUBLISH, identity.ADMIN]
+    return [*product_scopes, identity.EVENTS_PUBLISH, identity.ADMIN, access.OPERATOR]
 
 
 def issuer(settings: Settings) -> str:
@@ -69,7 +72,6 @@ class Runtime:
         return AppContext(
             settings=self.settings,
             catalog=self.catalog,
-            store=self.store,
             identity=self.identity,
             credentials=self.credentials,
             subscriptions=self.subscriptions,
@@ -77,6 +79,10 @@ class Runtime:
             alerts=self.alerts,
             events=self.events,
             health=self.health,
+            business_units=BusinessUnits(self.store),
+            subscription_search=SubscriptionSearch(self.store),
+            deliveries=self.deliveries(),
+            catchup=CatchUpService(self.store),
             publishing=EventService(
                 self.store,
                 self.catalog,
@@ -85,6 +91,10 @@ class Runtime:
             ),
             intake=self.intake,
         )
+
+    def deliveries(self) -> DeliveryService:
+        """Delivery inspection and re-queueing, announcing recoveries as operational events."""
+        return DeliveryService(self.store, on_recovered=self.events.recovered)
 
     def console_context(self) -> ConsoleContext:
         settings = self.settings
@@ -96,12 +106,19 @@ class Runtime:
                 self.identity,
                 lifetime=timedelta(minutes=settings.console_session_minutes),
             ),
-            deliveries=DeliveryService(self.store, on_recovered=self.events.recovered),
+            deliveries=self.deliveries(),
             records=RecordActions(
-                self.store, settings, self.prober, on_reactivated=self.events.reactivated
+                self.store,
+                settings,
+                self.prober,
+                approvals=self.approvals,
+                on_reactivated=self.events.reactivated,
             ),
             test_events=TestEvents(
-                self.store, self.catalog, public_base_url=settings.public_base_url
+                self.store,
+                self.catalog,
+                public_base_url=settings.public_base_url,
+                approvals=self.approvals,
             ),
             overview=Overview(self.store),
             approvals=self.approvals,

@@ -9,7 +9,7 @@ import typer
 
 from hookyard import clock, models
 from hookyard.cli import options, tables
-from hookyard.cli.tenancy import run
+from hookyard.cli.tenancy import run, shell
 
 subscriptions = typer.Typer(
     help="Subscription records of every tenant, with the Stop reason.", no_args_is_help=True
@@ -53,7 +53,7 @@ def list_subscriptions(
 
     found = run(
         lambda rt: SubscriptionSearch(rt.store).search(
-            None,
+            shell(),
             client_id=client,
             company_id=company,
             product=product,
@@ -76,7 +76,7 @@ def show(
     """Show one record, with the reason it was Stopped."""
     from hookyard.services.subscription_search import SubscriptionSearch
 
-    record = run(lambda rt: SubscriptionSearch(rt.store).show(None, subscription_id))
+    record = run(lambda rt: SubscriptionSearch(rt.store).show(shell(), subscription_id))
     data = view(record)
     text = "\n".join(f"{name + ':':<19}{tables.cell(value)}" for name, value in data.items())
     options.emit(data, as_json=as_json, text=text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -11,6 +12,7 @@ from hookyard.cli import options
 
 if TYPE_CHECKING:
     from hookyard.cli.runtime import Runtime
+    from hookyard.services.access import Actor
 
 T = TypeVar("T")
 
@@ -33,3 +35,18 @@ def run(use_case: Callable[[Runtime], Awaitable[T]]) -> T:
         return asyncio.run(go())
     except errors.HookyardError as exc:
         options.report(exc)
+
+
+def shell(name: str = "") -> Actor:
+    """The operator at this machine's shell, as the services' actor (named `name`, or after
+    the user running the command)."""
+    from hookyard.services.access import Actor
+
+    return Actor.shell(name or _user())
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"

@@ -19,13 +19,6 @@ router = APIRouter(route_class=web.ConsoleRoute, include_in_schema=False)
 NOTICES = {"removed": "Removed: that url gets no more operational events."}
 
 
-def _owner(session: ConsoleSession) -> dict[str, Any]:
-    """Whose alert urls: the operator's (no client), or the signed-in client's in its company."""
-    if session.is_operator:
-        return {"client_id": None, "company_id": ""}
-    return {"client_id": session.client.id, "company_id": session.client.company_id or ""}
-
-
 async def _page(
     request: Request,
     session: ConsoleSession,
@@ -33,9 +26,8 @@ async def _page(
     status: int = 200,
     **values: Any,
 ) -> Response:
-    owner = _owner(session)
     try:
-        targets = await console(request).alerts.targets(**owner)
+        targets = await console(request).alerts.targets(session.actor)
     except errors.Forbidden as exc:  # a partner's client acts for no company of its own
         targets, values["problem"] = [], values.get("problem") or exc.detail
         status = max(status, 403)
@@ -61,7 +53,7 @@ async def add(request: Request, session: web.Session, form: web.Form) -> Respons
     chosen = (await request.form()).getlist("event_type")
     names = [name for name in chosen if isinstance(name, str)]
     try:
-        target = await console(request).alerts.add(url, names, **_owner(session))
+        target = await console(request).alerts.add(session.actor, url, names)
     except errors.HookyardError as exc:
         entered = {"url": url, "event_types": names}
         return await _page(
@@ -75,7 +67,7 @@ async def add(request: Request, session: web.Session, form: web.Form) -> Respons
 async def remove(request: Request, session: web.Session, form: web.Form) -> Response:
     url = form.get("url", "")
     try:
-        await console(request).alerts.remove(url, **_owner(session))
+        await console(request).alerts.remove(session.actor, url)
     except errors.HookyardError as exc:
         return await _page(request, session, status=web.status_of(exc), problem=_problem(exc))
     return web.redirect("/alerts?done=removed")

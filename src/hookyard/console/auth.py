@@ -33,7 +33,7 @@ async def login(request: Request) -> Response:
         signed = await console(request).sessions.sign_in(
             values.get("client_id", ""), values.get("client_secret", ""), host
         )
-    except (errors.Unauthenticated, errors.RateLimited) as exc:
+    except (errors.Unauthenticated, errors.Forbidden, errors.RateLimited) as exc:
         return web.sign_in_page(request, exc.detail, status=web.status_of(exc))
     response = web.redirect("/")
     response.set_cookie(

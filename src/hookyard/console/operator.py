@@ -1,5 +1,5 @@
-"""The operator's pages: every tenant, and the delivery queue per host. Only a session of a
-client with `hookyard:admin` sees them; any other gets 403."""
+"""The operator's pages: every tenant, the delivery queue per host, the approval requests. The
+services refuse (403) a session without the operator role (`hookyard:operator`)."""
 
 from __future__ import annotations
 
@@ -10,28 +10,20 @@ from fastapi import APIRouter, Query, Request, Response
 from hookyard import errors
 from hookyard.console import web
 from hookyard.console.context import console
-from hookyard.services.sessions import ConsoleSession
 
 router = APIRouter(route_class=web.ConsoleRoute, include_in_schema=False)
 DECIDED = {"approved": "Approved.", "rejected": "Rejected."}
 
 
-def _operator(session: ConsoleSession) -> None:
-    if not session.is_operator:
-        raise errors.Forbidden("This page is for the operator (a client with hookyard:admin).")
-
-
 @router.get("/tenants")
 async def tenants(request: Request, session: web.Session) -> Response:
-    _operator(session)
-    values = {"tenants": await console(request).overview.tenants()}
+    values = {"tenants": await console(request).overview.tenants(session.actor)}
     return web.page(request, "tenants.html", values, session=session)
 
 
 @router.get("/queue")
 async def queue(request: Request, session: web.Session) -> Response:
-    _operator(session)
-    values = {"hosts": await console(request).overview.queue()}
+    values = {"hosts": await console(request).overview.queue(session.actor)}
     return web.page(request, "queue.html", values, session=session)
 
 
@@ -42,9 +34,8 @@ async def approvals(
     status: Annotated[str, Query()] = "pending",
     done: Annotated[str, Query()] = "",
 ) -> Response:
-    _operator(session)
     values = {
-        "approvals": await console(request).approvals.listed(status),
+        "approvals": await console(request).approvals.listed(session.actor, status),
         "status": status,
         "notice": DECIDED.get(done, ""),
     }
@@ -55,14 +46,12 @@ async def approvals(
 async def decide(
     request: Request, session: web.Session, form: web.Form, approval_id: str, decision: str
 ) -> Response:
-    _operator(session)
     service = console(request).approvals
-    by = f"{session.client.name} ({session.client.id}, console)"
     reason = form.get("reason") or None
     if decision == "approve":
-        await service.approve(approval_id, by=by, reason=reason)
+        await service.approve(session.actor, approval_id, reason=reason)
         return web.redirect("/approvals?done=approved")
     if decision == "reject":
-        await service.reject(approval_id, by=by, reason=reason)
+        await service.reject(session.actor, approval_id, reason=reason)
         return web.redirect("/approvals?done=rejected")
     raise errors.NotFound(f"There is no decision {decision!r}; approve or reject.")

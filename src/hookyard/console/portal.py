@@ -13,9 +13,8 @@ from fastapi import APIRouter, Query, Request, Response
 from hookyard import errors, models
 from hookyard.console import web
 from hookyard.console.context import console
-from hookyard.services.deliveries import parse_time
+from hookyard.services.deliveries import DeliveryRecord, parse_time
 from hookyard.services.sessions import ConsoleSession
-from hookyard.store.history import DeliveryRecord
 
 router = APIRouter(route_class=web.ConsoleRoute, include_in_schema=False)
 PAGE = 50
@@ -60,7 +59,7 @@ async def home() -> Response:
 async def subscriptions(
     request: Request, session: web.Session, status: Text = "", done: Text = ""
 ) -> Response:
-    records = await console(request).records.listed(session.viewer, status or None)
+    records = await console(request).records.listed(session.actor, status or None)
     values = {
         "groups": _groups(records),
         "products": console(request).catalog.products,
@@ -74,7 +73,7 @@ async def subscriptions(
 async def reactivate(
     request: Request, session: web.Session, _form: web.Form, record_id: str
 ) -> Response:
-    await console(request).records.reactivate(session.viewer, record_id)
+    await console(request).records.reactivate(session.actor, record_id)
     return web.redirect("/subscriptions?done=reactivated")
 
 
@@ -82,8 +81,8 @@ async def reactivate(
 async def rotate(
     request: Request, session: web.Session, _form: web.Form, record_id: str
 ) -> Response:
-    record = await console(request).records.record(session.viewer, record_id)
-    key = await console(request).records.rotate_secret(session.viewer, record_id)
+    record = await console(request).records.record(session.actor, record_id)
+    key = await console(request).records.rotate_secret(session.actor, record_id)
     hours = console(request).settings.secret_overlap_hours
     values = {"record": record, "secret_key": key, "hours": hours}
     return web.page(request, "rotated.html", values, session=session)
@@ -94,8 +93,7 @@ async def send_test_event(
     request: Request, session: web.Session, form: web.Form, record_id: str
 ) -> Response:
     sent = await console(request).test_events.send(
-        session.principal,
-        operator=session.is_operator,
+        session.actor,
         record_id=record_id,
         event_type=form.get("event_type", ""),
     )
@@ -118,7 +116,7 @@ async def _stream(
     request: Request, session: ConsoleSession, filters: Filters, before: str
 ) -> list[DeliveryRecord]:
     return await console(request).deliveries.list(
-        session.viewer,
+        session.actor,
         state=filters.state or None,
         event_type=filters.event_type or None,
         callback_url=filters.url or None,
@@ -166,7 +164,7 @@ async def deliveries(
 async def delivery(
     request: Request, session: web.Session, delivery_id: str, done: Text = ""
 ) -> Response:
-    record = await console(request).deliveries.get(session.viewer, delivery_id)
+    record = await console(request).deliveries.get(session.actor, delivery_id)
     values = {"record": record, "notice": NOTICES.get(done, "")}
     return web.page(request, "delivery.html", values, session=session)
 
@@ -175,13 +173,13 @@ async def delivery(
 async def redeliver(
     request: Request, session: web.Session, _form: web.Form, delivery_id: str
 ) -> Response:
-    await console(request).deliveries.redeliver(session.viewer, delivery_id)
+    await console(request).deliveries.redeliver(session.actor, delivery_id)
     return web.redirect(f"/deliveries/{delivery_id}?done=redelivered")
 
 
 @router.post("/recover")
 async def recover(request: Request, session: web.Session, form: web.Form) -> Response:
     since = parse_time("since", form.get("since", ""))
-    count = await console(request).deliveries.recover(session.viewer, form.get("url", ""), since)
+    count = await console(request).deliveries.recover(session.actor, form.get("url", ""), since)
     values = {"count": count, "url": form.get("url", "")}
     return web.page(request, "recovered.html", values, session=session)

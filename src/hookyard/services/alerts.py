@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from hookyard import catalog, clock, errors, metrics, models
+from hookyard.services.access import Actor
 from hookyard.services.subscriptions import SubscriptionRequest, Subscriptions
 from hookyard.store import Store
 from hookyard.store.queue import Finished, NewEvent
@@ -96,46 +97,47 @@ class Alerts:
 
     # alert urls
 
-    async def targets(
-        self, client_id: str | None = None, company_id: str = ""
-    ) -> list[AlertTarget]:
-        """The operator's alert urls (no `client_id`), or a client's own in one company."""
-        owner = self._owner(client_id, company_id)
+    async def targets(self, actor: Actor) -> list[AlertTarget]:
+        """The actor's alert urls: the operator's (every tenant's events), or a client's own
+        in its company (the events about its own records)."""
+        owner = self._owner(actor)
         records = await self._store.subscriptions.listed(owner)
-        return _targets(records, None if client_id is None else client_id)
+        return _targets(records, None if actor.is_operator else owner.client_id)
 
     async def add(
         self,
+        actor: Actor,
         url: str,
         event_types: Sequence[str] | None = None,
         *,
-        client_id: str | None = None,
-        company_id: str = "",
         secret_key: str | None = None,
     ) -> AlertTarget:
         """Add (or change the event types of) an alert url after it answers the challenge;
         every event type when `event_types` is None."""
-        owner = self._owner(client_id, company_id)
-        if client_id is None:
+        owner = self._owner(actor)
+        if actor.is_operator:
             await self._ensure_operator()
         names = list(EVENT_TYPES if event_types is None else event_types)
         request = SubscriptionRequest(url, names, secret_key)
         await self._subscriptions.subscribe(owner, PRODUCT, request, replace=True)
-        found = [t for t in await self.targets(client_id, company_id) if t.url == url]
+        found = [t for t in await self.targets(actor) if t.url == url]
         return found[0]
 
-    async def remove(self, url: str, *, client_id: str | None = None, company_id: str = "") -> int:
+    async def remove(self, actor: Actor, url: str) -> int:
         """Stop sending operational events to `url`; NotFound when it is no alert url here."""
-        return await self._subscriptions.unsubscribe(self._owner(client_id, company_id), url)
+        return await self._subscriptions.unsubscribe(self._owner(actor), url)
 
-    def _owner(self, client_id: str | None, company_id: str) -> Owner:
-        if client_id is None:
+    def _owner(self, actor: Actor) -> Owner:
+        if actor.is_operator:
             return Owner(OPERATOR_CLIENT, PRODUCT.key, OPERATOR_COMPANY)
-        if not company_id:
+        if not actor.company_id or actor.client_id is None:
             raise errors.Forbidden(
-                "This token acts for no company; partners use grant_type=company with a CompanyId."
+                "Alert urls belong to a company's client; a partner adds them with a token for "
+                "one company (grant_type=company with a CompanyId)."
             )
-        return Owner(client_id, PRODUCT.key, company_id, partition_value=client_id)
+        return Owner(
+            actor.client_id, PRODUCT.key, actor.company_id, partition_value=actor.client_id
+        )
 
     async def _ensure_operator(self) -> None:
         """Make the built-in company and client on first use; a second process making them at

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from yarl import URL
 
 from hookyard import clock, errors, ids, models
+from hookyard.services.access import Access, Actor
 from hookyard.store import Store
 from hookyard.store.subscriptions import Owner
 
@@ -121,36 +122,29 @@ class Approvals:
             "to reconsider. Nothing was stored."
         )
 
-    async def listed(self, status: str | None = None) -> list[models.Approval]:
-        """Every request (oldest first), or those of one status: pending, approved, rejected."""
+    async def listed(self, actor: Actor, status: str | None = None) -> list[models.Approval]:
+        """Every request (oldest first), or those of one status: pending, approved, rejected.
+        For the operator only."""
+        Access.operator(actor, "The list of approval requests")
         return await self._store.approvals.listed(_status(status))
 
-    async def pending(self) -> list[models.Approval]:
-        """The requests waiting for a decision, oldest first."""
-        return await self._store.approvals.listed(PENDING)
-
-    async def get(self, approval_id: str) -> models.Approval:
-        found = await self._store.approvals.get(approval_id)
-        if found is None:
-            raise _not_found(approval_id)
-        return found
-
     async def approve(
-        self, approval_id: str, *, by: str, reason: str | None = None
+        self, actor: Actor, approval_id: str, *, reason: str | None = None
     ) -> models.Approval:
         """Approve a request: the client's next subscribe to the host runs the challenge."""
-        return await self._decide(approval_id, APPROVED, by, reason)
+        return await self._decide(actor, approval_id, APPROVED, reason)
 
     async def reject(
-        self, approval_id: str, *, by: str, reason: str | None = None
+        self, actor: Actor, approval_id: str, *, reason: str | None = None
     ) -> models.Approval:
         """Reject a request: subscribes to the host keep answering 403 with `reason`."""
-        return await self._decide(approval_id, REJECTED, by, reason)
+        return await self._decide(actor, approval_id, REJECTED, reason)
 
     async def _decide(
-        self, approval_id: str, status: models.ApprovalStatus, by: str, reason: str | None
+        self, actor: Actor, approval_id: str, status: models.ApprovalStatus, reason: str | None
     ) -> models.Approval:
-        by, reason = _decider(by), _reason(reason)
+        Access.operator(actor, "Deciding an approval request")
+        by, reason = _decider(actor.name), _reason(reason)
         decided = await self._store.approvals.decide(
             approval_id, status, by=by, reason=reason, at=self._now()
         )

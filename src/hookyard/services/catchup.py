@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hookyard import errors, signing
+from hookyard.services.access import Access, Actor
 from hookyard.store import Store
 
 MAX_LIMIT = 1000
@@ -47,21 +48,25 @@ class CatchUpService:
 
     def __init__(self, store: Store, *, now: Callable[[], float] = time.time) -> None:
         self._store = store
+        self._access = Access(store)
         self._now = now
 
-    async def events(self, client_id: str, url: str, after: int, limit: int) -> Page:
-        """The deliveries of `url` numbered above `after`, at most `limit` of them."""
+    async def events(self, actor: Actor, url: str, after: int, limit: int) -> Page:
+        """The deliveries of `url` numbered above `after`, at most `limit` of them, of the
+        actor's own records (a partner's in the companies connected to it now)."""
         if after < 0:
             raise errors.InvalidInput.field("after", "must be a whole number, 0 or more")
         if not 1 <= limit <= MAX_LIMIT:
             raise errors.InvalidInput.field("limit", f"must be 1 to {MAX_LIMIT}")
         stamp = int(self._now())
-        keys = await self._store.catchup.secret_keys(client_id, url, stamp)
+        reach = await self._access.reach(actor)
+        client_id = actor.client_id or ""
+        keys = await self._store.catchup.secret_keys(client_id, url, stamp, reach.company_list)
         if keys is None:
             raise errors.NotFound(
                 f"You have no subscription with the url {url}; give a callback url of yours."
             )
-        rows = await self._store.catchup.after(client_id, url, after, limit + 1)
+        rows = await self._store.catchup.after(client_id, url, after, limit + 1, reach.company_list)
         results = [
             Fetched(
                 row.sequence,

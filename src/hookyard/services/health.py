@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from hookyard import clock
 from hookyard.store import Store
+from hookyard.store.stats import QueueStats as QueueStats
 
 OK = "ok"
 CHECK_TIMEOUT_SECONDS = 5.0
@@ -72,6 +73,10 @@ class Health:
         self._within = worker_within_seconds
         self.pulse = pulse or Pulse(now)
         self._now = now
+
+    async def queue_stats(self, now: datetime, *, top_hosts: int) -> QueueStats:
+        """The store's figures for one metrics scrape."""
+        return await self._store.stats.queue(now, top_hosts=top_hosts)
 
     async def readiness(self) -> Readiness:
         """Database, schema and worker checks; a database that does not answer within

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hookyard import models
+from hookyard.services.access import Access, Actor
 from hookyard.store import Store
 from hookyard.store.overview import HostQueue
 
@@ -34,7 +35,9 @@ class Overview:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def tenants(self) -> Tenants:
+    async def tenants(self, actor: Actor) -> Tenants:
+        """Every tenant; for the operator only."""
+        Access.operator(actor, "The list of tenants")
         clients = await self._store.tenants.clients()
         companies = [
             CompanyView(
@@ -47,6 +50,8 @@ class Overview:
         partner_clients = [client for client in clients if client.partner_id is not None]
         return Tenants(companies, await self._store.overview.partners(), partner_clients)
 
-    async def queue(self) -> list[HostQueue]:
-        """Pending and in-flight deliveries per host, the fullest first (at most 50 hosts)."""
+    async def queue(self, actor: Actor) -> list[HostQueue]:
+        """Pending and in-flight deliveries per host, the fullest first (at most 50 hosts); for
+        the operator only."""
+        Access.operator(actor, "The delivery queue of every host")
         return await self._store.overview.queue_by_host()

@@ -1,9 +1,10 @@
 """What the console does to subscription records by id: list them with their Stop reason,
-reactivate a Stopped url (its challenge runs again), rotate a url's secret key (the old one keeps
-signing beside the new one for `secret_overlap_hours`).
+reactivate a Stopped url (the approval gate and its challenge run again), rotate a url's secret
+key (the old one keeps signing beside the new one for `secret_overlap_hours`).
 
-An integrator (`client_id` given) reaches its own records only; any other id is NotFound, the
-same answer as for an id that does not exist. The operator (`client_id` None) reaches them all.
+Each operation takes an `Actor` and asks `services.access` what it reaches: an integrator its
+own records, a partner its own in the companies connected to it now, the operator every record.
+Any other id is NotFound, the same answer as for an id that does not exist.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import timedelta
 from hookyard import clock, errors, models, signing
 from hookyard.config import Settings
 from hookyard.services import subscriptions
+from hookyard.services.access import Access, Actor
+from hookyard.services.approvals import Approvals
 from hookyard.services.subscriptions import Prober
 from hookyard.store import Store
 from hookyard.store.subscriptions import Owner
@@ -31,39 +34,35 @@ class RecordActions:
         settings: Settings,
         prober: Prober,
         *,
+        approvals: Approvals,
         on_reactivated: subscriptions.RecordsHook | None = None,
         now: clock.Clock = clock.utcnow,
     ) -> None:
         self._store = store
         self._settings = settings
         self._prober = prober
+        self._approvals = approvals
+        self._access = Access(store)
         self._on_reactivated = on_reactivated
         self._now = now
 
-    async def listed(
-        self, client_id: str | None, status: str | None = None
-    ) -> list[models.Subscription]:
+    async def listed(self, actor: Actor, status: str | None = None) -> list[models.Subscription]:
         """Active and Stopped records (or only `status`) by product, company and partition."""
-        return await self._store.subscriptions.live(client_id, _status(status), limit=MAX_LISTED)
+        reach = await self._access.reach(actor)
+        return await self._store.subscriptions.live(
+            reach.client_id, _status(status), companies=reach.company_list, limit=MAX_LISTED
+        )
 
-    async def record(self, client_id: str | None, record_id: str) -> models.Subscription:
-        """One live record the caller may act on; NotFound otherwise."""
-        record = await self._store.subscriptions.get(record_id)
-        if (
-            record is None
-            or record.status is models.SubscriptionStatus.DELETED
-            or (client_id is not None and record.client_id != client_id)
-        ):
-            raise errors.NotFound(
-                f"There is no subscription record {record_id!r} for you; pick one from the list."
-            )
-        return record
+    async def record(self, actor: Actor, record_id: str) -> models.Subscription:
+        """One live record the actor may act on; NotFound otherwise."""
+        return await self._access.record(actor, record_id)
 
-    async def reactivate(self, client_id: str | None, record_id: str) -> int:
+    async def reactivate(self, actor: Actor, record_id: str) -> int:
         """Challenge the record's url again and, when it answers, make every Stopped record of
-        the url Active; how many were Stopped. Nothing changes when the challenge fails."""
-        record = await self.record(client_id, record_id)
-        owner = _owner(record)
+        the url Active; how many were Stopped. A host that needs the operator's approval must
+        have it first, as for a POST. Nothing changes when the gate or the challenge refuses."""
+        record = await self.record(actor, record_id)
+        owner = Owner.of(record)
         existing = await self._store.subscriptions.of_url(owner, record.callback_url)
         stopped = [r for r in existing if r.status is models.SubscriptionStatus.STOPPED]
         if not stopped:
@@ -78,6 +77,7 @@ class RecordActions:
             now=self._now(),
             overlap=self._overlap,
         )
+        await self._approvals.gate(owner, record.callback_url)
         await self._challenge(record.callback_url)
         await self._save(changes.changed)
         log.info("subscription reactivated", extra={"client_id": record.client_id})
@@ -87,10 +87,10 @@ class RecordActions:
             await self._on_reactivated(again)
         return len(stopped)
 
-    async def rotate_secret(self, client_id: str | None, record_id: str) -> str:
+    async def rotate_secret(self, actor: Actor, record_id: str) -> str:
         """A new secret key for every record of the record's url; the new key, shown once."""
-        record = await self.record(client_id, record_id)
-        existing = await self._store.subscriptions.of_url(_owner(record), record.callback_url)
+        record = await self.record(actor, record_id)
+        existing = await self._store.subscriptions.of_url(Owner.of(record), record.callback_url)
         secret = subscriptions.url_secret(
             existing, signing.generate_secret(), self._now(), self._overlap
         )
@@ -115,10 +115,6 @@ class RecordActions:
                 "GET <url>?challenge=<value> with 200 and the value, then try again; the url "
                 "stays Stopped."
             )
-
-
-def _owner(record: models.Subscription) -> Owner:
-    return Owner(record.client_id, record.product, record.company_id, record.partition_value or "")
 
 
 def _status(value: str | None) -> models.SubscriptionStatus | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hookyard import clock, errors, models
-from hookyard.services import identity
+from hookyard.services.access import Access, Actor, Door
 from hookyard.services.identity import Identity
 from hookyard.store import Store
 from hookyard.store.sessions import SessionRow
@@ -33,24 +33,13 @@ class ConsoleSession:
     expires_at: datetime
 
     @property
+    def actor(self) -> Actor:
+        """The session's client as the services' actor (through the console)."""
+        return Actor.of_client(self.client, Door.CONSOLE)
+
+    @property
     def is_operator(self) -> bool:
-        return identity.ADMIN in self.client.scopes
-
-    @property
-    def viewer(self) -> str | None:
-        """The client whose records this session sees; None (every client) for the operator."""
-        return None if self.is_operator else self.client.id
-
-    @property
-    def principal(self) -> models.Principal:
-        """The session's client as a caller of the services, with every scope it holds."""
-        return models.Principal(
-            client_id=self.client.id,
-            company_id=self.client.company_id,
-            partner_id=self.client.partner_id,
-            scopes=frozenset(self.client.scopes),
-            business_units=self.client.business_units,
-        )
+        return self.actor.is_operator
 
     def csrf_matches(self, supplied: str | None) -> bool:
         return bool(supplied) and hmac.compare_digest(self.csrf_token, supplied or "")
@@ -80,6 +69,7 @@ class ConsoleSessions:
         now: clock.Clock = clock.utcnow,
     ) -> None:
         self._store = store
+        self._access = Access(store)
         self._identity = identity_service
         self._lifetime = lifetime
         self._now = now
@@ -93,6 +83,7 @@ class ConsoleSessions:
             raise errors.Unauthenticated(
                 "Wrong client id or secret: check both and sign in again."
             ) from exc
+        await self._access.console_sign_in(client)
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = self._now()
         csrf = secrets.token_urlsafe(TOKEN_BYTES)
@@ -116,6 +107,11 @@ class ConsoleSessions:
         if client is None or client.revoked_at is not None:
             await self._store.sessions.remove(row.token_hash)
             raise errors.Unauthenticated("This client's access has been revoked.")
+        try:
+            await self._access.console_sign_in(client)
+        except errors.Forbidden as exc:
+            await self._store.sessions.remove(row.token_hash)
+            raise errors.Unauthenticated(exc.detail) from exc
         return ConsoleSession(client, row.csrf_token, row.expires_at)
 
     async def sign_out(self, token: str | None) -> None:

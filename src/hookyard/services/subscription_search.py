@@ -1,10 +1,12 @@
 """Listing and showing subscription records across products, with the reason a record was
 Stopped: for Hookyard's own API (`/hookyard/api/v1/subscriptions`), the CLI and the console.
-An integrator sees its own records only; the operator (no viewer) sees every tenant's."""
+What an actor sees is `services.access`'s reach: its own records (a partner's in the companies
+connected to it now), or every tenant's for the operator."""
 
 from __future__ import annotations
 
 from hookyard import errors, models
+from hookyard.services.access import Access, Actor
 from hookyard.store import Store
 from hookyard.store.subscriptions import Search
 
@@ -16,10 +18,11 @@ class SubscriptionSearch:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._access = Access(store)
 
     async def search(
         self,
-        viewer: str | None,
+        actor: Actor,
         *,
         client_id: str | None = None,
         company_id: str | None = None,
@@ -32,20 +35,25 @@ class SubscriptionSearch:
         and Stopped ones unless `status` names one (Active, Stopped, Deleted)."""
         if not 1 <= limit <= MAX_PAGE:
             raise errors.InvalidInput.field("limit", f"must be 1 to {MAX_PAGE}")
-        if viewer is not None:
-            if client_id not in (None, viewer):
+        reach = await self._access.reach(actor)
+        if not reach.everything:
+            if client_id not in (None, reach.client_id):
                 raise errors.Forbidden(
-                    "A client lists its own subscriptions only; drop clientId, or use a token "
-                    "with hookyard:admin."
+                    "A client lists its own subscriptions only; drop clientId, or use a client "
+                    "with the operator role (hookyard:operator)."
                 )
-            client_id = viewer
-        query = Search(client_id, company_id, product, _status(status), after, limit)
+            client_id = reach.client_id
+        query = Search(
+            client_id, company_id, product, _status(status), after, limit, reach.company_list
+        )
         return await self._store.subscriptions.search(query)
 
-    async def show(self, viewer: str | None, subscription_id: str) -> models.Subscription:
-        """One record; NotFound unless the viewer owns it (or is the operator)."""
+    async def show(self, actor: Actor, subscription_id: str) -> models.Subscription:
+        """One record (Deleted ones too); NotFound unless the actor reaches it."""
         record = await self._store.subscriptions.get(subscription_id)
-        if record is None or (viewer is not None and record.client_id != viewer):
+        if record is None or not await self._access.covers(
+            actor, record.client_id, record.company_id
+        ):
             raise errors.NotFound(
                 f"There is no subscription {subscription_id!r} for you; list them to find its id."
             )

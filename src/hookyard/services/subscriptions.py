@@ -21,7 +21,7 @@ from hookyard.config import Settings
 from hookyard.services import subscription_rules as rules
 from hookyard.services.approvals import Approvals
 from hookyard.store import Store
-from hookyard.store.subscriptions import Owner
+from hookyard.store.subscriptions import Owner as Owner
 
 log = logging.getLogger("hookyard.subscriptions")
 ACTIVE = models.SubscriptionStatus.ACTIVE

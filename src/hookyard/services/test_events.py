@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 
 from hookyard import catalog, clock, errors, ids, models
+from hookyard.services.access import Access, Actor
+from hookyard.services.approvals import Approvals
 from hookyard.services.events import new_event
 from hookyard.store import Store
 from hookyard.store.queue import Ingested, NewEvent
+from hookyard.store.subscriptions import Owner
 
 log = logging.getLogger("hookyard.test_events")
 PUBLISHER = "hookyard-console-test"
@@ -30,25 +33,27 @@ class TestEvents:
         products: catalog.Catalog,
         *,
         public_base_url: str,
+        approvals: Approvals,
         now: clock.Clock = clock.utcnow,
     ) -> None:
         self._store = store
+        self._access = Access(store)
+        self._approvals = approvals
         self._catalog = products
         self._base = public_base_url
         self._now = now
 
-    async def send(
-        self, caller: models.Principal, *, operator: bool, record_id: str, event_type: str
-    ) -> Ingested:
-        """One `event_type` event to the url of record `record_id` (the caller's own record, or
-        anyone's for the operator); Forbidden for a product the caller has no scope for."""
-        record = await self._store.subscriptions.get(record_id)
-        if record is None or (not operator and record.client_id != caller.client_id):
-            raise errors.NotFound(
-                f"There is no subscription record {record_id!r} for you; pick one from the list."
+    async def send(self, actor: Actor, *, record_id: str, event_type: str) -> Ingested:
+        """One `event_type` event to the url of record `record_id` (one the actor reaches);
+        Forbidden for a product the actor has no scope for, or a host awaiting approval."""
+        record = await self._access.record(actor, record_id)
+        product = self._catalog.products.get(record.product)
+        if product is None:
+            raise errors.Conflict(
+                "Test events are for product subscriptions; an alert url receives Hookyard's "
+                "operational events only. Nothing was sent."
             )
-        product = self._catalog.products[record.product]
-        if not operator and not caller.has_scope(product.scope):
+        if not actor.is_operator and not actor.has_scope(product.scope):
             raise errors.Forbidden(
                 f"Your client lacks the scope {product.scope}, so it may not receive "
                 f"{product.name} events; ask the operator to grant it. Nothing was sent."
@@ -58,6 +63,7 @@ class TestEvents:
             raise errors.Conflict(
                 f"This url is {record.status.value}; reactivate it first, then send a test event."
             )
+        await self._approvals.gate(Owner.of(record), record.callback_url)
         event = self._event(product, record, event_type)
         ingested = await self._store.history.add_event_for(
             event, [(record.id, record.callback_url)], self._now()

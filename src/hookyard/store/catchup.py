@@ -7,6 +7,7 @@ Every delivery to one (client, callback url) gets the next number of that pair a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -37,12 +38,15 @@ class CatchUpRepository:
         self._db = db
         self._sealer = sealer
 
-    async def secret_keys(self, client_id: str, url: str, now: int) -> list[str] | None:
+    async def secret_keys(
+        self, client_id: str, url: str, now: int, companies: tuple[str, ...] | None = None
+    ) -> list[str] | None:
         """The keys that sign the url's deliveries at unix time `now` (the current one, then a
-        replaced one while it still overlaps), or None when the client has no record of it."""
+        replaced one while it still overlaps), or None when the client has no record of it (in
+        `companies`, when named)."""
         statement = (
             select(S.c.id, S.c.secret_key, S.c.previous_secret_key, S.c.previous_secret_until)
-            .where(S.c.client_id == client_id, S.c.callback_url == url)
+            .where(S.c.client_id == client_id, S.c.callback_url == url, *_in(companies))
             .order_by(S.c.status_changed_at.desc())
             .limit(1)
         )
@@ -56,15 +60,28 @@ class CatchUpRepository:
             keys.append(self._sealer.unseal(row.previous_secret_key, row.id))
         return keys
 
-    async def after(self, client_id: str, url: str, after: int, limit: int) -> list[Sequenced]:
-        """Up to `limit` deliveries of the url numbered above `after`, in order."""
+    async def after(
+        self,
+        client_id: str,
+        url: str,
+        after: int,
+        limit: int,
+        companies: tuple[str, ...] | None = None,
+    ) -> list[Sequenced]:
+        """Up to `limit` deliveries of the url numbered above `after`, in order (of records in
+        `companies` only, when named)."""
         statement = (
             select(D.c.sequence, D.c.id, D.c.event_id, E.c.event_type, E.c.body)
             .select_from(D.join(S, S.c.id == D.c.subscription_id).join(E, E.c.id == D.c.event_id))
             .where(S.c.client_id == client_id, S.c.callback_url == url, D.c.sequence > after)
+            .where(*_in(companies))
             .order_by(D.c.sequence)
             .limit(limit)
         )
         async with self._db.read() as connection:
             rows = (await connection.execute(statement)).all()
         return [Sequenced(int(r[0]), r[1], r[2], r[3], bytes(r[4])) for r in rows]
+
+
+def _in(companies: tuple[str, ...] | None) -> list[Any]:
+    return [] if companies is None else [S.c.company_id.in_(companies)]

@@ -112,6 +112,8 @@ class Query:
     """Which deliveries to list: newest first, `before` a delivery id for the next page."""
 
     client_id: str | None = None
+    companies: tuple[str, ...] | None = None
+    """Only records in these companies (None: any); a partner's reach."""
     state: models.DeliveryState | None = None
     callback_url: str | None = None
     event_id: str | None = None
@@ -132,6 +134,8 @@ class Query:
         if self.client_id is not None:
             client = S.c.client_id.concat("") if sqlite_walk else S.c.client_id
             found.append(client == self.client_id)
+        if self.companies is not None:
+            found.append(S.c.company_id.in_(self.companies))
         # A delivery id starts with its creation time (a ULID), so a time range is an id range:
         # the keyset scan over the primary key starts and stops at its ends.
         if self.since is not None:
@@ -199,6 +203,8 @@ class DeliveryHistory:
             walk = False
             if query.client_id is not None:
                 owned = select(S.c.id).where(S.c.client_id == query.client_id)
+                if query.companies is not None:
+                    owned = owned.where(S.c.company_id.in_(query.companies))
                 records = list((await connection.execute(owned)).scalars())
                 if self._db.is_sqlite:
                     walk = await _many(connection, records)
@@ -216,7 +222,13 @@ class DeliveryHistory:
         return await self._requeue(statement) > 0
 
     async def recover(
-        self, callback_url: str, since: datetime, *, now: datetime, client_id: str | None
+        self,
+        callback_url: str,
+        since: datetime,
+        *,
+        now: datetime,
+        client_id: str | None,
+        companies: tuple[str, ...] | None = None,
     ) -> int:
         """Queue again held and failed deliveries since `since` of the Active records of a url."""
         records = select(S.c.id).where(
@@ -227,6 +239,8 @@ class DeliveryHistory:
         )
         if client_id is not None:
             records = records.where(S.c.client_id == client_id)
+        if companies is not None:
+            records = records.where(S.c.company_id.in_(companies))
         chosen = select(D.c.id).where(
             D.c.state.in_(RECOVERABLE),
             D.c.created_at >= since,

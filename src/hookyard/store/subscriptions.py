@@ -38,6 +38,8 @@ class Search:
     status: models.SubscriptionStatus | None = None
     after: str | None = None
     limit: int = 100
+    companies: tuple[str, ...] | None = None
+    """Only records in these companies (None: any); a partner's reach."""
 
     def clause(self) -> Any:
         conditions = [
@@ -54,6 +56,8 @@ class Search:
             conditions.append(table.c.status.in_(_LIVE))
         if self.after is not None:
             conditions.append(table.c.id > self.after)
+        if self.companies is not None:
+            conditions.append(table.c.company_id.in_(self.companies))
         return and_(*conditions)
 
 
@@ -65,6 +69,13 @@ class Owner:
     product: str
     company_id: str
     partition_value: str = ""
+
+    @classmethod
+    def of(cls, record: models.Subscription) -> Owner:
+        """The owner of `record`'s url."""
+        return cls(
+            record.client_id, record.product, record.company_id, record.partition_value or ""
+        )
 
     def clause(self) -> Any:
         return and_(
@@ -212,14 +223,17 @@ class SubscriptionRepository:
         client_id: str | None,
         status: models.SubscriptionStatus | None = None,
         *,
+        companies: tuple[str, ...] | None = None,
         limit: int = 500,
     ) -> list[models.Subscription]:
-        """Active and Stopped records (or only `status`), of one client or (None) every client,
-        grouped by product, company and partition."""
+        """Active and Stopped records (or only `status`), of one client or (None) every client
+        (in `companies` only, when named), grouped by product, company and partition."""
         statuses = _LIVE if status is None else (status.value,)
         statement = select(table).where(table.c.status.in_(statuses))
         if client_id is not None:
             statement = statement.where(table.c.client_id == client_id)
+        if companies is not None:
+            statement = statement.where(table.c.company_id.in_(companies))
         statement = statement.order_by(
             table.c.product,
             table.c.company_id,

@@ -234,6 +234,16 @@ class TenantRepository:
         row = await self._one(statement)
         return bool(row and row["connected"])
 
+    async def connected_companies(self, partner_id: str) -> list[str]:
+        """The companies connected to the partner now (read afresh, never cached)."""
+        table = schema.partner_connections
+        statement = (
+            select(table.c.company_id)
+            .where(table.c.partner_id == partner_id, table.c.connected.is_(True))
+            .order_by(table.c.company_id)
+        )
+        return [row["company_id"] for row in await self._all(statement)]
+
     async def recent_connection(self, partner_id: str, company_id: str) -> bool:
         """`is_connected`, as read at most `cache_seconds` ago (see the module docstring)."""
         key = (partner_id, company_id)

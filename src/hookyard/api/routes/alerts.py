@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hookyard import clock, models
-from hookyard.api.auth import company_of, principal
+from hookyard import clock
+from hookyard.api.auth import Acting
 from hookyard.api.context import context
 from hookyard.services.alerts import EVENT_TYPES, AlertTarget
 
 router = APIRouter(prefix="/hookyard/api/v1/alerts", tags=["Alerts"])
-Caller = Annotated[models.Principal, Depends(principal)]
 
 
 class AlertRequest(BaseModel):
@@ -54,9 +53,9 @@ def view(target: AlertTarget) -> dict[str, Any]:
 
 
 @router.get("", operation_id="Alerts_List", summary="The caller's alert urls")
-async def list_alerts(request: Request, caller: Caller) -> list[AlertTargetView]:
+async def list_alerts(request: Request, caller: Acting) -> list[AlertTargetView]:
     alerts = context(request).alerts
-    targets = await alerts.targets(caller.client_id, company_of(caller))
+    targets = await alerts.targets(caller)
     return [AlertTargetView(**view(target)) for target in targets]
 
 
@@ -65,13 +64,9 @@ async def list_alerts(request: Request, caller: Caller) -> list[AlertTargetView]
     operation_id="Alerts_Add",
     summary="Add an alert url (after its challenge), or replace its event types",
 )
-async def add_alert(request: Request, caller: Caller, body: AlertRequest) -> AlertTargetView:
+async def add_alert(request: Request, caller: Acting, body: AlertRequest) -> AlertTargetView:
     target = await context(request).alerts.add(
-        body.url,
-        body.eventTypes,
-        client_id=caller.client_id,
-        company_id=company_of(caller),
-        secret_key=body.secretKey,
+        caller, body.url, body.eventTypes, secret_key=body.secretKey
     )
     return AlertTargetView(**view(target))
 
@@ -84,9 +79,7 @@ async def add_alert(request: Request, caller: Caller, body: AlertRequest) -> Ale
     responses={200: {"description": "Deleted; the body is empty"}},
 )
 async def delete_alert(
-    request: Request, caller: Caller, url: Annotated[str, Query(description="The alert url")]
+    request: Request, caller: Acting, url: Annotated[str, Query(description="The alert url")]
 ) -> Response:
-    await context(request).alerts.remove(
-        url, client_id=caller.client_id, company_id=company_of(caller)
-    )
+    await context(request).alerts.remove(caller, url)
     return Response(status_code=200)

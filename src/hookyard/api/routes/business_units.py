@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from hookyard import clock, errors, models
-from hookyard.api.auth import company_of, require_scope
+from hookyard.api.auth import require_scope
 from hookyard.api.context import context
 
 router = APIRouter()
@@ -45,10 +45,6 @@ class SetupsBusinessUnit(BaseModel):
     description: str
 
 
-def _only(caller: models.Principal) -> tuple[str, ...] | None:
-    return None if models.ALL_BUSINESS_UNITS in caller.business_units else caller.business_units
-
-
 def _cursor(token: str | None) -> tuple[datetime, str] | None:
     if not token:
         return None
@@ -72,8 +68,7 @@ async def _units(
     after: tuple[datetime, str] | None = None,
     limit: int | None = None,
 ) -> list[models.BusinessUnit]:
-    tenants = context(request).store.tenants
-    return await tenants.business_units(company_of(caller), _only(caller), after=after, limit=limit)
+    return await context(request).business_units.listed(caller, after=after, limit=limit)
 
 
 @router.get(

@@ -1,24 +1,21 @@
-"""Delivery inspection and re-queueing: an integrator sees its own, `hookyard:admin` sees all."""
+"""Delivery inspection and re-queueing: what a caller reaches is the services' decision (an
+integrator its own, a partner its own in the companies connected now, the operator all)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookyard import clock, models
-from hookyard.api.auth import principal
+from hookyard.api.auth import Acting
 from hookyard.api.context import context
-from hookyard.services import identity
 from hookyard.services.catchup import MAX_LIMIT as MAX_EVENTS_PAGE
-from hookyard.services.catchup import CatchUpService
-from hookyard.services.deliveries import DeliveryService
-from hookyard.store.history import DeliveryRecord
+from hookyard.services.deliveries import DeliveryRecord
 
 router = APIRouter(tags=["Deliveries"])
-Caller = Annotated[models.Principal, Depends(principal)]
 
 
 class RecoverRequest(BaseModel):
@@ -28,15 +25,6 @@ class RecoverRequest(BaseModel):
 
     url: str = Field(description="The callback url, Active again after a POST of it.")
     since: datetime = Field(description="Deliveries made at or after this time (with a zone).")
-
-
-def _service(request: Request) -> DeliveryService:
-    wired = context(request)
-    return DeliveryService(wired.store, on_recovered=wired.events.recovered)
-
-
-def _viewer(caller: models.Principal) -> str | None:
-    return None if caller.has_scope(identity.ADMIN) else caller.client_id
 
 
 def _attempt(attempt: models.Attempt) -> dict[str, Any]:
@@ -82,15 +70,15 @@ def _view(record: DeliveryRecord, *, with_attempts: bool = False) -> dict[str, A
 )
 async def list_deliveries(
     request: Request,
-    caller: Caller,
+    caller: Acting,
     state: Annotated[str | None, Query(description="pending, in_flight, succeeded, ...")] = None,
     url: Annotated[str | None, Query(description="Only this callback url")] = None,
     event_id: Annotated[str | None, Query(alias="eventId")] = None,
     before: Annotated[str | None, Query(description="`next` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    records = await _service(request).list(
-        _viewer(caller),
+    records = await context(request).deliveries.list(
+        caller,
         state=state,
         callback_url=url,
         event_id=event_id,
@@ -106,8 +94,8 @@ async def list_deliveries(
     operation_id="Deliveries_Get",
     summary="One delivery with every attempt",
 )
-async def get_delivery(request: Request, caller: Caller, delivery_id: str) -> dict[str, Any]:
-    record = await _service(request).get(_viewer(caller), delivery_id)
+async def get_delivery(request: Request, caller: Acting, delivery_id: str) -> dict[str, Any]:
+    record = await context(request).deliveries.get(caller, delivery_id)
     return _view(record, with_attempts=True)
 
 
@@ -117,8 +105,8 @@ async def get_delivery(request: Request, caller: Caller, delivery_id: str) -> di
     operation_id="Deliveries_Redeliver",
     summary="Queue a delivery again for a new round of tries",
 )
-async def redeliver(request: Request, caller: Caller, delivery_id: str) -> dict[str, Any]:
-    record = await _service(request).redeliver(_viewer(caller), delivery_id)
+async def redeliver(request: Request, caller: Acting, delivery_id: str) -> dict[str, Any]:
+    record = await context(request).deliveries.redeliver(caller, delivery_id)
     return _view(record, with_attempts=True)
 
 
@@ -128,8 +116,8 @@ async def redeliver(request: Request, caller: Caller, delivery_id: str) -> dict[
     operation_id="Subscriptions_Recover",
     summary="Queue again the held and failed deliveries of a reactivated url since a time",
 )
-async def recover(request: Request, caller: Caller, body: RecoverRequest) -> dict[str, int]:
-    count = await _service(request).recover(_viewer(caller), body.url, body.since)
+async def recover(request: Request, caller: Acting, body: RecoverRequest) -> dict[str, int]:
+    count = await context(request).deliveries.recover(caller, body.url, body.since)
     return {"recovered": count}
 
 
@@ -140,7 +128,7 @@ async def recover(request: Request, caller: Caller, body: RecoverRequest) -> dic
 )
 async def subscription_events(
     request: Request,
-    caller: Caller,
+    caller: Acting,
     url: Annotated[str, Query(description="One of your callback urls")],
     after: Annotated[
         int, Query(ge=0, description="The last `webhook-sequence` you have; 0 for all")
@@ -151,7 +139,7 @@ async def subscription_events(
     (webhook-id, webhook-timestamp and webhook-signature signed at this request's time,
     webhook-sequence, content-type) and `body`, the exact JSON text. `nextAfter` is the `after`
     of the next page while `hasNextPage`."""
-    page = await CatchUpService(context(request).store).events(caller.client_id, url, after, limit)
+    page = await context(request).catchup.events(caller, url, after, limit)
     return {
         "results": [
             {

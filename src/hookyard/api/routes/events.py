@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from hookyard import errors, models
 from hookyard.api.auth import require_scope
 from hookyard.api.context import context
-from hookyard.services import identity
+from hookyard.services import access, identity
 from hookyard.services.events import EventService, Published
 
 router = APIRouter(tags=["Events"])
@@ -29,13 +29,6 @@ IdempotencyKey = Annotated[
         ),
     ),
 ]
-
-
-def _company_scope(caller: models.Principal) -> str | None:
-    """Whose events the caller may publish: any company's with hookyard:admin, else its own."""
-    if caller.has_scope(identity.ADMIN):
-        return None
-    return caller.company_id or ""
 
 
 def _service(request: Request) -> EventService:
@@ -69,7 +62,7 @@ async def publish(
         event,
         publisher_id=caller.client_id,
         idempotency_key=idempotency_key,
-        for_company=_company_scope(caller),
+        for_company=access.publishes_for(caller),
     )
     _mark_replay(response, [published])
     return {"eventId": published.event_id}
@@ -94,7 +87,7 @@ async def publish_batch(
         events,
         publisher_id=caller.client_id,
         idempotency_key=idempotency_key,
-        for_company=_company_scope(caller),
+        for_company=access.publishes_for(caller),
     )
     _mark_replay(response, published)
     return {"eventIds": [p.event_id for p in published]}

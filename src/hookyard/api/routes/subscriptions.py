@@ -1,22 +1,19 @@
 """`/hookyard/api/v1/subscriptions`: subscription records across products with the reason a
 record was Stopped, which the twelve HCSS operations have no field for. An integrator sees its
-own records; a token with `hookyard:admin` sees every tenant's."""
+own records; a client with the operator role (`hookyard:operator`) sees every tenant's."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from hookyard import clock, models
-from hookyard.api.auth import principal
+from hookyard.api.auth import Acting
 from hookyard.api.context import context
-from hookyard.services import identity
-from hookyard.services.subscription_search import SubscriptionSearch
 
 router = APIRouter(prefix="/hookyard/api/v1/subscriptions", tags=["Subscriptions"])
-Caller = Annotated[models.Principal, Depends(principal)]
 
 
 class SubscriptionView(BaseModel):
@@ -57,10 +54,6 @@ def view(record: models.Subscription) -> dict[str, Any]:
     }
 
 
-def _viewer(caller: models.Principal) -> str | None:
-    return None if caller.has_scope(identity.ADMIN) else caller.client_id
-
-
 @router.get(
     "",
     operation_id="Subscriptions_List",
@@ -68,7 +61,7 @@ def _viewer(caller: models.Principal) -> str | None:
 )
 async def list_subscriptions(
     request: Request,
-    caller: Caller,
+    caller: Acting,
     status: Annotated[str | None, Query(description="Active, Stopped or Deleted")] = None,
     product: Annotated[str | None, Query(description="A product key, e.g. precon")] = None,
     client_id: Annotated[str | None, Query(alias="clientId")] = None,
@@ -76,8 +69,8 @@ async def list_subscriptions(
     after: Annotated[str | None, Query(description="`next` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> SubscriptionPage:
-    records = await SubscriptionSearch(context(request).store).search(
-        _viewer(caller),
+    records = await context(request).subscription_search.search(
+        caller,
         client_id=client_id,
         company_id=company_id,
         product=product,
@@ -95,7 +88,7 @@ async def list_subscriptions(
     summary="One subscription record with its Stop reason",
 )
 async def get_subscription(
-    request: Request, caller: Caller, subscription_id: str
+    request: Request, caller: Acting, subscription_id: str
 ) -> SubscriptionView:
-    record = await SubscriptionSearch(context(request).store).show(_viewer(caller), subscription_id)
+    record = await context(request).subscription_search.show(caller, subscription_id)
     return SubscriptionView(**view(record))

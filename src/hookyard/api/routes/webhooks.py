@@ -20,8 +20,7 @@ from hookyard import clock, models
 from hookyard.api.auth import require_scope
 from hookyard.api.context import context
 from hookyard.catalog import Catalog, Product
-from hookyard.services.subscriptions import SubscriptionRequest
-from hookyard.store.subscriptions import Owner
+from hookyard.services.subscriptions import Owner, SubscriptionRequest
 
 BASE = "/webhooks/api/v1"
 Status = Literal["Active", "Stopped", "Deleted"]
