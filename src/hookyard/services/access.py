@@ -31,6 +31,8 @@ OPERATOR = "hookyard:operator"
 """The operator role: every tenant's records, the operator's console pages and actions."""
 PUBLISH_ANYWHERE = "hookyard:admin"
 """A product back end's scope to publish for every company (not the operator role)."""
+PUBLISHING = frozenset({"events:publish", PUBLISH_ANYWHERE})
+"""A publishing credential's scopes: with no other, a client is a product back end."""
 
 
 class Door(enum.StrEnum):
@@ -190,9 +192,10 @@ class Access:
             )
 
     async def console_sign_in(self, client: models.Client) -> None:
-        """Whether a client whose secret checked out may open a console session: integrators
-        of a company, partners connected to a company now, and the operator. A publishing
-        credential (no company, no partner) without the operator role has no console."""
+        """Whether a client whose secret checked out may open a console session: a company's
+        integrator, a partner connected to a company now, or the operator. A publishing
+        credential (only `events:publish` and `hookyard:admin`) without the operator role has
+        no console."""
         if OPERATOR in client.scopes:
             return
         if client.partner_id is not None:
@@ -202,7 +205,7 @@ class Access:
                     "show; ask the company to connect it (hookyard partners connect)."
                 )
             return
-        if client.company_id is None:
+        if set(client.scopes) <= PUBLISHING:
             raise errors.Forbidden(
                 "This client publishes events for the products; it has no console. Sign in "
                 f"with an integrator's client, or ask the operator for the {OPERATOR} role."
