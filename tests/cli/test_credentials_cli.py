@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,16 @@ def test_partners_disconnect_and_connect_raise_stopped_and_reactivated(cli: Cli)
     assert _operational_events(cli, client) == ["subscription.stopped", "subscription.reactivated"]
     assert cli.json("partners", "connect", *pair)["changed"] is False
     assert len(_operational_events(cli, client)) == 2
+
+
+def test_the_operator_client_of_the_security_doc_signs_in_as_operator(cli: Cli) -> None:
+    """docs/security.md's migration command, run as written: the client it makes holds the
+    operator role and nothing else."""
+    text = (Path(__file__).parents[2] / "docs" / "security.md").read_text()
+    (command,) = [line for line in text.splitlines() if "--scopes hookyard:operator" in line]
+    args = shlex.split(command.replace('"$ops_company"', cli.company("Operators")))
+    assert args[0] == "hookyard"
+    made = cli.json(*args[1:])
+    (client,) = [c for c in cli.json("clients", "list") if c["client_id"] == made["client_id"]]
+    assert client["scopes"] == ["hookyard:operator"]
+    assert cli.token_status(made["client_id"], made["client_secret"]) == 200

@@ -23,7 +23,14 @@ if TYPE_CHECKING:
 
 DEMO_COMPANY = "Hookyard Demo"
 DEMO_UNITS = (("DEMO-EAST", "Demo East"), ("DEMO-WEST", "Demo West"))
-DEMO_SCOPES = ("precon:read", "dis:read", "heavyjob:read", "events:publish", "hookyard:admin")
+DEMO_SCOPES = (
+    "precon:read",
+    "dis:read",
+    "heavyjob:read",
+    "events:publish",
+    "hookyard:admin",
+    "hookyard:operator",
+)
 DEMO_CLIENT = "Hookyard demo client"
 DEMO_FILE = "demo.json"
 
