@@ -28,7 +28,7 @@ from benchmarks import databases
 from hookyard import clock, ids, models, signing
 from hookyard.cli import runtime as runtimes
 from hookyard.config import Settings
-from hookyard.services import identity
+from hookyard.services import access
 from hookyard.store import migrate, schema
 from hookyard.store.history import Query, list_statement
 from hookyard.store.queue import callback_host
@@ -195,7 +195,7 @@ async def run(url: str, data_dir: Path, count: int, repeat: int) -> None:
     settings = Settings(data_dir=data_dir, database_url=url)
     wired = runtimes.build(settings)
     try:
-        admin = await _tenant(wired, "Operator", (identity.ADMIN,))
+        admin = await _tenant(wired, "Operator", (access.OPERATOR,))
         big = await _tenant(wired, "Big Paving", ("dis:read",))
         small = await _tenant(wired, "Small Paving", ("dis:read",))
         new = await _tenant(wired, "New Paving", ("dis:read",))

@@ -25,6 +25,7 @@ from hookyard.services.probes import UrlProbes
 from hookyard.store import Store, schema
 from hookyard.store.queue import Claimed, ClaimRequest
 from tests.support import engine, tenancy
+from tests.support.actors import integrator
 from tests.support.receiver import Behaviour, Receiver
 from tests.support.tries import tried
 from tests.support.webhooks import caller
@@ -173,10 +174,10 @@ async def test_the_consoles_reactivate_announces_the_reactivation(
     records = runtime.console_context().records
     receiver.answer("/hook", Behaviour(status=500))
     with pytest.raises(Exception, match="challenge"):
-        await records.reactivate(client_id, record_id)
+        await records.reactivate(integrator(client_id), record_id)
     assert _lines(caplog, REACTIVATED_LINE) == []  # refused: nothing changed, nothing said
     receiver.answer("/hook", Behaviour())
-    assert await records.reactivate(client_id, record_id) == 1
+    assert await records.reactivate(integrator(client_id), record_id) == 1
     (line,) = _lines(caplog, REACTIVATED_LINE)
     assert client_id in line
 

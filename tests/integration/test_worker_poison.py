@@ -126,7 +126,7 @@ async def test_a_try_that_raises_is_recorded_and_gives_its_lease_back(
         (broken, models.DeliveryState.FAILED),
     }
     detail = await service.get(
-        None, next(r for r in records if r.delivery.subscription_id == broken).delivery.id
+        OPERATOR, next(r for r in records if r.delivery.subscription_id == broken).delivery.id
     )
     assert detail.attempts[0].error is not None
     assert "a bug in the try" in detail.attempts[0].error
