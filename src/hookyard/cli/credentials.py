@@ -122,7 +122,7 @@ def _print_secret(client_id: str, secret: str, as_json: bool) -> None:
 
 @clients.command("rotate-secret")
 def rotate_secret(client_id: str = typer.Argument(...), as_json: bool = JSON) -> None:
-    """Give a client a new secret; the old one and its console sessions stop working at once."""
+    """Give a client a new secret; the old one, its tokens and console sessions stop working."""
     issued = run(lambda rt: rt.credentials.rotate_secret(client_id))
     _print_secret(issued.client.id, issued.secret, as_json)
 
