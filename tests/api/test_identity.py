@@ -147,6 +147,38 @@ async def test_rotated_secret_replaces_the_old_one(
     assert (old.status_code, new.status_code) == (401, 200)
 
 
+async def test_a_secret_rotation_refuses_the_tokens_issued_before_it(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    tenant = await make_tenant(runtime)
+    before = await token(api, tenant.client_id, tenant.secret)
+    assert (await api.get(UNITS, headers=bearer(before))).status_code == 200
+    rotated = await runtime.credentials.rotate_secret(tenant.client_id)
+    refused = await api.get(UNITS, headers=bearer(before))
+    assert refused.status_code == 401
+    assert "secret has been rotated" in refused.json()["detail"]
+    after = await token(api, tenant.client_id, rotated.secret)
+    assert (await api.get(UNITS, headers=bearer(after))).status_code == 200
+    for access in (before, after):
+        payload = base64.urlsafe_b64decode(access.split(".")[1] + "==").decode()
+        for stored in (tenant.secret, rotated.secret, rotated.client.secret_hash):
+            assert stored not in payload
+
+
+async def test_a_token_without_the_secret_fingerprint_is_accepted_until_it_expires(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """A token issued by a Hookyard from before the fingerprint claim survives a rotation until
+    its `exp` (see CHANGELOG), so upgrading refuses no token; a current one does not survive."""
+    tenant = await make_tenant(runtime)
+    current = await token(api, tenant.client_id, tenant.secret)
+    claims = jwt.decode(current, options={"verify_signature": False})
+    older = _resigned({k: v for k, v in claims.items() if k != "secret_fp"}, runtime)
+    await runtime.credentials.rotate_secret(tenant.client_id)
+    assert (await api.get(UNITS, headers=bearer(current))).status_code == 401
+    assert (await api.get(UNITS, headers=bearer(older))).status_code == 200
+
+
 @pytest.mark.parametrize(
     "header",
     [

@@ -1,6 +1,7 @@
-"""Token checks from the auth cache, on both databases: a revoke or disconnect made through this
-process holds on the next request; one made by another process (another `Store`) holds once the
-cache time has passed, on an injected clock; a cached token still stops at its expiry."""
+"""Token checks from the auth cache, on both databases: a revoke, secret rotation or disconnect
+made through this process holds on the next request; one made by another process (another
+`Store`) holds once the cache time has passed, on an injected clock; a cached token still stops
+at its expiry."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hookyard import clock, errors
 from hookyard.cli import runtime as runtimes
 from hookyard.cli.runtime import Runtime
 from hookyard.config import Settings
+from hookyard.services import identity
 from hookyard.services.identity import Identity
 from hookyard.services.keys import KeyRing
 from hookyard.store import Store, sealing
@@ -48,7 +50,7 @@ def _serving(
         auth_cache_seconds=cache,
         monotonic=time,
     )
-    identity = Identity(
+    verifier = Identity(
         store,
         KeyRing(settings.data_dir / "jwt"),
         issuer=runtimes.issuer(settings),
@@ -56,7 +58,7 @@ def _serving(
         cache_seconds=cache,
         monotonic=time,
     )
-    return Serving(store, identity, time)
+    return Serving(store, verifier, time)
 
 
 @pytest.fixture
@@ -112,6 +114,32 @@ async def test_a_revoke_by_another_process_holds_once_the_cache_time_has_passed(
     serving.time.now += CACHE_SECONDS
     with pytest.raises(errors.Unauthenticated, match="revoked"):
         await serving.identity.authenticate(access)
+
+
+async def test_a_rotation_in_the_same_store_holds_at_once(
+    serving: Serving, runtime: Runtime
+) -> None:
+    tenant = await make_tenant(runtime)
+    access = await serving.token(tenant.client_id, tenant.secret)
+    assert (await serving.identity.authenticate(access)).client_id == tenant.client_id
+    new_hash = identity.hash_secret(identity.new_secret())
+    await serving.store.tenants.update_client(tenant.client_id, secret_hash=new_hash)
+    with pytest.raises(errors.Unauthenticated, match="rotated"):
+        await serving.identity.authenticate(access)
+
+
+async def test_a_rotation_by_another_process_holds_once_the_cache_time_has_passed(
+    serving: Serving, runtime: Runtime
+) -> None:
+    tenant = await make_tenant(runtime)
+    access = await serving.token(tenant.client_id, tenant.secret)
+    assert (await serving.identity.authenticate(access)).client_id == tenant.client_id
+    rotated = await runtime.credentials.rotate_secret(tenant.client_id)  # another Store
+    serving.time.now += CACHE_SECONDS
+    with pytest.raises(errors.Unauthenticated, match="rotated"):
+        await serving.identity.authenticate(access)
+    fresh = await serving.token(tenant.client_id, rotated.secret)
+    assert (await serving.identity.authenticate(fresh)).client_id == tenant.client_id
 
 
 async def _partner_token(serving: Serving, runtime: Runtime) -> tuple[str, str, str]:

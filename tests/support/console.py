@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from hookyard import clock, models
 from hookyard.cli.runtime import Runtime
@@ -66,6 +66,14 @@ async def expire_sessions(store: Store) -> None:
     past = clock.utcnow() - timedelta(seconds=1)
     async with store.db.write() as connection:
         await connection.execute(update(schema.console_sessions).values(expires_at=past))
+
+
+async def session_count(store: Store, client_id: str) -> int:
+    """How many console session rows the client has in the database."""
+    table = schema.console_sessions
+    statement = select(func.count()).where(table.c.client_id == client_id)
+    async with store.db.read() as connection:
+        return int((await connection.execute(statement)).scalar_one())
 
 
 async def stop_record(store: Store, record_id: str, reason: str) -> None:

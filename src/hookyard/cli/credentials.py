@@ -122,14 +122,14 @@ def _print_secret(client_id: str, secret: str, as_json: bool) -> None:
 
 @clients.command("rotate-secret")
 def rotate_secret(client_id: str = typer.Argument(...), as_json: bool = JSON) -> None:
-    """Give a client a new secret; the old one stops working at once."""
+    """Give a client a new secret; the old one, its tokens and console sessions stop working."""
     issued = run(lambda rt: rt.credentials.rotate_secret(client_id))
     _print_secret(issued.client.id, issued.secret, as_json)
 
 
 @clients.command("revoke")
 def revoke(client_id: str = typer.Argument(...), as_json: bool = JSON) -> None:
-    """Revoke a client: its secret and all its tokens stop working at once."""
+    """Revoke a client: its secret, all its tokens and console sessions stop working at once."""
     client = run(lambda rt: rt.credentials.revoke(client_id))
     options.emit(_client_view(client), as_json=as_json, text=f"revoked {client.id}")
 
@@ -201,7 +201,8 @@ def disconnect(
     company: str = typer.Option(..., "--company"),
     as_json: bool = JSON,
 ) -> None:
-    """Disconnect a company: the partner's tokens and subscriptions for it stop working."""
+    """Disconnect a company: the partner's tokens and subscriptions for it stop working, and
+    its clients' console sessions end."""
     _connection(partner, company, False, as_json)
 
 

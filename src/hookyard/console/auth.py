@@ -31,7 +31,10 @@ async def login(request: Request) -> Response:
     host = request.client.host if request.client else None
     try:
         signed = await console(request).sessions.sign_in(
-            values.get("client_id", ""), values.get("client_secret", ""), host
+            values.get("client_id", ""),
+            values.get("client_secret", ""),
+            host,
+            replacing=request.cookies.get(web.SESSION_COOKIE),
         )
     except (errors.Unauthenticated, errors.Forbidden, errors.RateLimited) as exc:
         return web.sign_in_page(request, exc.detail, status=web.status_of(exc))

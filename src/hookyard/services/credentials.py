@@ -87,13 +87,19 @@ class Credentials:
         return await self._store.tenants.partners()
 
     async def set_connection(self, partner_id: str, company_id: str, connected: bool) -> bool:
-        """Connect or disconnect a company and a partner's app; True when it changed."""
+        """Connect or disconnect a company and a partner's app; True when it changed.
+
+        A disconnect ends the console sessions of the partner's clients (even when it was
+        disconnected already), so they sign in again to what their remaining connections allow.
+        """
         if await self._store.tenants.partner(partner_id) is None:
             raise errors.NotFound(f"There is no partner {partner_id!r}.")
         await self.company(company_id)
         changed = await self._store.tenants.set_connection(
             partner_id, company_id, connected, clock.utcnow()
         )
+        if not connected:
+            await self._store.sessions.remove_for_partner(partner_id)
         if changed:
             for hook in self._connection_hooks:
                 await hook(partner_id, company_id, connected)
@@ -170,20 +176,24 @@ class Credentials:
         return client
 
     async def rotate_secret(self, client_id: str) -> IssuedClient:
-        """A new secret for the client; the old one stops working at once."""
+        """A new secret for the client; the old one stops working at once, and so do the
+        client's console sessions and the tokens issued before (see `identity`)."""
         client = await self.client(client_id)
         if client.revoked_at is not None:
             raise errors.Conflict(f"Client {client_id} is revoked; create a new client instead.")
         secret = identity.new_secret()
         secret_hash = await asyncio.to_thread(identity.hash_secret, secret)
         await self._store.tenants.update_client(client_id, secret_hash=secret_hash)
+        await self._store.sessions.remove_for_client(client_id)
         return IssuedClient(await self.client(client_id), secret)
 
     async def revoke(self, client_id: str) -> models.Client:
-        """Revoke a client: its secret and every token it holds stop working at once."""
+        """Revoke a client: its secret, every token it holds and its console sessions stop
+        working at once."""
         client = await self.client(client_id)
         if client.revoked_at is None:
             await self._store.tenants.update_client(client_id, revoked_at=clock.utcnow())
+        await self._store.sessions.remove_for_client(client_id)
         return await self.client(client_id)
 
     async def clients(self, company_id: str | None = None) -> list[models.Client]:

@@ -1,7 +1,10 @@
 """Identity: the token endpoint's grants and the verification of access tokens.
 
 Tokens are EdDSA-signed JWTs (see `keys`). Verification also asks the store, so a revoked client
-or a disconnected partner loses access at once, not when its tokens expire.
+or a disconnected partner loses access at once, not when its tokens expire. A token also carries
+`secret_fp`, a fingerprint of its client's secret hash when it was issued, so a secret rotation
+refuses the tokens issued before it the same way (a token without the claim, issued by a Hookyard
+from before it, is accepted until it expires).
 
 Both halves are cached for `cache_seconds` (1 s by default, `HOOKYARD_AUTH_CACHE_SECONDS`), since a
 publisher sends the same token hundreds of times a second: the claims of a token whose signature
@@ -14,6 +17,8 @@ holds within `cache_seconds`. The token endpoint itself always reads the client 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Mapping
@@ -38,6 +43,7 @@ EVENTS_PUBLISH = "events:publish"
 ADMIN = "hookyard:admin"
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 VERIFIED_TOKENS = 10_000
+FINGERPRINT_CLAIM = "secret_fp"
 _BAD_CLIENT = "Client authentication failed: check the client id and secret."
 
 
@@ -56,6 +62,19 @@ def hash_secret(secret: str) -> str:
 
 def new_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+def secret_fingerprint(secret_hash: str) -> str:
+    """What tokens carry of their client's secret: 16 hex digits of the SHA-256 of its stored hash
+    (never the secret, nor the hash), so a new secret tells its tokens from the older ones."""
+    return hashlib.sha256(secret_hash.encode()).hexdigest()[:16]
+
+
+def _same_secret(claims: Mapping[str, Any], client: models.Client) -> bool:
+    stated = claims.get(FINGERPRINT_CLAIM)
+    if stated is None:
+        return True
+    return hmac.compare_digest(str(stated), secret_fingerprint(client.secret_hash))
 
 
 def _verify_hash(secret_hash: str, secret: str) -> bool:
@@ -179,6 +198,7 @@ class Identity:
             "iat": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=self._ttl)).timestamp()),
             "jti": ids.guid(),
+            FINGERPRINT_CLAIM: secret_fingerprint(client.secret_hash),
         }
         if client.partner_id:
             claims["partner_id"] = client.partner_id
@@ -233,6 +253,11 @@ class Identity:
         client = await self._store.tenants.recent_client(str(claims["sub"]))
         if client is None or client.revoked_at is not None:
             raise errors.Unauthenticated("This client's access has been revoked.")
+        if not _same_secret(claims, client):
+            raise errors.Unauthenticated(
+                "This client's secret has been rotated since the token was issued; request a new"
+                " token with the new secret."
+            )
         company_id = claims.get("company_id")
         partner_id = claims.get("partner_id")
         if (

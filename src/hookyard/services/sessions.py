@@ -3,8 +3,11 @@
 The browser holds only a random session token (in an `HttpOnly`, `SameSite=Strict` cookie that
 `hookyard.console` sets); the database holds the token's SHA-256, the client it signs in, a CSRF
 token for the session's forms and its end. So every API process sharing the database knows every
-session, a copy of the database signs no one in, and signing out or revoking the client ends it
-at once.
+session and a copy of the database signs no one in.
+
+A session ends at once, its row deleted, when the browser signs out or signs in again, when its
+client's secret is rotated or the client revoked, and when its client's partner is disconnected
+from a company (`services.credentials`); otherwise at its end.
 """
 
 from __future__ import annotations
@@ -74,9 +77,14 @@ class ConsoleSessions:
         self._lifetime = lifetime
         self._now = now
 
-    async def sign_in(self, client_id: str, secret: str, source: str | None) -> SignedIn:
+    async def sign_in(
+        self, client_id: str, secret: str, source: str | None, *, replacing: str | None = None
+    ) -> SignedIn:
         """A session for the client with this id and secret; Unauthenticated otherwise (failed
-        attempts are throttled like the token endpoint's, RateLimited past the limit)."""
+        attempts are throttled like the token endpoint's, RateLimited past the limit).
+
+        `replacing` is the token of the session the browser still carries: a successful sign-in
+        ends it."""
         try:
             client = await self._identity.verify_client(client_id, secret, source)
         except (errors.InvalidClient, errors.InvalidRequest) as exc:
@@ -89,8 +97,22 @@ class ConsoleSessions:
         csrf = secrets.token_urlsafe(TOKEN_BYTES)
         row = SessionRow(token_hash(token), client.id, csrf, now, now + self._lifetime)
         await self._store.sessions.remove_expired(now)
+        if replacing:
+            await self._store.sessions.remove(token_hash(replacing))
         await self._store.sessions.add(row)
+        await self._refuse_if_changed(client, row)
         return SignedIn(token, ConsoleSession(client, row.csrf_token, row.expires_at))
+
+    async def _refuse_if_changed(self, client: models.Client, row: SessionRow) -> None:
+        """End the new session when its client was revoked or given a new secret after the secret
+        was checked: that change deleted the sessions there were, and this one was added since."""
+        now = await self._store.tenants.client(client.id)
+        if now is None or now.revoked_at is not None or now.secret_hash != client.secret_hash:
+            await self._store.sessions.remove(row.token_hash)
+            raise errors.Unauthenticated(
+                "This client's secret changed or it was revoked while you signed in; sign in"
+                " again with its current secret."
+            )
 
     async def current(self, token: str | None) -> ConsoleSession:
         """The session of a cookie's token; Unauthenticated when there is none, it has ended or

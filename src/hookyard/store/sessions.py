@@ -64,6 +64,19 @@ class SessionRepository:
         async with self._db.write() as connection:
             await connection.execute(delete(table).where(table.c.token_hash == token_hash))
 
+    async def remove_for_client(self, client_id: str) -> int:
+        """Delete every session of the client; how many."""
+        async with self._db.write() as connection:
+            result = await connection.execute(delete(table).where(table.c.client_id == client_id))
+            return int(result.rowcount or 0)
+
+    async def remove_for_partner(self, partner_id: str) -> int:
+        """Delete every session of the partner's clients; how many."""
+        clients = select(schema.clients.c.id).where(schema.clients.c.partner_id == partner_id)
+        async with self._db.write() as connection:
+            result = await connection.execute(delete(table).where(table.c.client_id.in_(clients)))
+            return int(result.rowcount or 0)
+
     async def remove_expired(self, now: datetime) -> int:
         """Delete the sessions that ended before `now`; how many."""
         async with self._db.write() as connection:
