@@ -1,0 +1,58 @@
+"""The error tree carries each error's meaning for a caller, once: the status the API and the
+console answer, a stable code, whether a retry can succeed. A new class must say all of it here
+and in the module's drawing of the tree."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from hookyard import errors
+
+MEANING = {
+    errors.HookyardError: (400, "request_failed", False),
+    errors.InvalidInput: (400, "invalid_input", False),
+    errors.ChallengeFailed: (400, "challenge_failed", False),
+    errors.Unauthenticated: (401, "unauthenticated", False),
+    errors.Forbidden: (403, "forbidden", False),
+    errors.ApprovalRequired: (403, "approval_required", False),
+    errors.NotFound: (404, "not_found", False),
+    errors.Conflict: (409, "conflict", False),
+    errors.PayloadTooLarge: (413, "payload_too_large", False),
+    errors.IdempotencyKeyReused: (422, "idempotency_key_reused", False),
+    errors.RateLimited: (429, "rate_limited", True),
+    errors.Unavailable: (503, "unavailable", True),
+    errors.AddressNotAllowed: (400, "address_not_allowed", False),
+    errors.Misconfigured: (503, "misconfigured", False),
+    errors.WebhookVerificationFailed: (401, "webhook_verification_failed", False),
+    errors.MissingHeader: (401, "webhook_verification_failed", False),
+    errors.InvalidTimestamp: (401, "webhook_verification_failed", False),
+    errors.TimestampOutOfTolerance: (401, "webhook_verification_failed", False),
+    errors.NoMatchingSignature: (401, "webhook_verification_failed", False),
+    errors.OAuthError: (400, "oauth_error", False),
+    errors.InvalidRequest: (400, "oauth_error", False),
+    errors.InvalidClient: (401, "oauth_error", False),
+    errors.InvalidGrant: (400, "oauth_error", False),
+    errors.UnsupportedGrantType: (400, "oauth_error", False),
+    errors.InvalidScope: (400, "oauth_error", False),
+}
+
+
+def test_every_error_class_is_in_the_table_and_the_drawing() -> None:
+    classes = {
+        kind
+        for _, kind in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(kind, errors.HookyardError)
+    }
+    assert classes == set(MEANING)
+    drawing = errors.__doc__ or ""
+    for kind in classes:
+        assert kind.__name__ in drawing, f"{kind.__name__} is missing from the tree's drawing"
+
+
+@pytest.mark.parametrize("kind", list(MEANING), ids=lambda kind: kind.__name__)
+def test_each_error_says_what_it_means_for_a_caller(kind: type[errors.HookyardError]) -> None:
+    assert (kind.status, kind.code, kind.retryable) == MEANING[kind]
+    assert kind.problem_type == "about:blank"
+    assert kind.title
