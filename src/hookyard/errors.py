@@ -18,6 +18,7 @@ prints it, and the caller sees only `detail`.
     ├── IdempotencyKeyReused           422  idempotency_key_reused the key, another request
     ├── RateLimited                    429  rate_limited           retryable, after N seconds
     ├── Unavailable                    503  unavailable            the database is away; retryable
+    │   └── StorageFull                503  storage_full           its disk is full; retryable
     ├── AddressNotAllowed              400  address_not_allowed    the network guard refuses it
     ├── Misconfigured                  503  misconfigured          a setting or key file is wrong
     ├── WebhookVerificationFailed      401  webhook_verification_failed   (receiver side)
@@ -134,6 +135,15 @@ class Unavailable(HookyardError):
     ) -> None:
         super().__init__(detail, operator_detail=operator_detail)
         self.retry_after = retry_after
+
+
+class StorageFull(Unavailable):
+    """The disk that holds the database is full: nothing could be written, nothing was changed.
+    `operator_detail` names the database and what to do; a retry succeeds once there is room."""
+
+    code = "storage_full"
+    title = "Storage full"
+    summary = "Hookyard's storage is full, so this could not be saved; try again later."
 
 
 class PayloadTooLarge(HookyardError):

@@ -23,6 +23,7 @@ MEANING = {
     errors.IdempotencyKeyReused: (422, "idempotency_key_reused", False),
     errors.RateLimited: (429, "rate_limited", True),
     errors.Unavailable: (503, "unavailable", True),
+    errors.StorageFull: (503, "storage_full", True),
     errors.AddressNotAllowed: (400, "address_not_allowed", False),
     errors.Misconfigured: (503, "misconfigured", False),
     errors.WebhookVerificationFailed: (401, "webhook_verification_failed", False),
@@ -56,3 +57,11 @@ def test_each_error_says_what_it_means_for_a_caller(kind: type[errors.HookyardEr
     assert (kind.status, kind.code, kind.retryable) == MEANING[kind]
     assert kind.problem_type == "about:blank"
     assert kind.title
+
+
+def test_a_full_disk_is_an_outage_to_callers_and_the_operators_to_fix() -> None:
+    full = errors.StorageFull("no room; try again", 30, operator_detail="free space on /data")
+    assert isinstance(full, errors.Unavailable)
+    assert full.retry_after == 30
+    assert full.detail == "no room; try again"
+    assert str(full) == "free space on /data"
