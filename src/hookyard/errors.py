@@ -21,6 +21,7 @@ prints it, and the caller sees only `detail`.
     │   └── StorageFull                503  storage_full           its disk is full; retryable
     ├── AddressNotAllowed              400  address_not_allowed    the network guard refuses it
     ├── Misconfigured                  503  misconfigured          a setting or key file is wrong
+    │   └── SecretsUnreadable          503  secrets_unreadable     sealed secrets do not open
     ├── WebhookVerificationFailed      401  webhook_verification_failed   (receiver side)
     │   ├── MissingHeader / InvalidTimestamp / TimestampOutOfTolerance
     │   └── NoMatchingSignature
@@ -177,6 +178,19 @@ class Misconfigured(HookyardError):
     status = 503
     code = "misconfigured"
     title = "Misconfigured"
+
+
+class SecretsUnreadable(Misconfigured):
+    """A sealed secret does not open with this process's keys (`HOOKYARD_SECRET_KEY`, its file or
+    the data directory's key files). The caller is told only that; `operator_detail` says which
+    key is missing and what to do."""
+
+    code = "secrets_unreadable"
+    title = "Service misconfigured"
+    DETAIL: ClassVar[str] = "Hookyard cannot read its sealed secrets; the operator has been told."
+
+    def __init__(self, operator_detail: str) -> None:
+        super().__init__(self.DETAIL, operator_detail=operator_detail)
 
 
 class WebhookVerificationFailed(HookyardError):

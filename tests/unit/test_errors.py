@@ -26,6 +26,7 @@ MEANING = {
     errors.StorageFull: (503, "storage_full", True),
     errors.AddressNotAllowed: (400, "address_not_allowed", False),
     errors.Misconfigured: (503, "misconfigured", False),
+    errors.SecretsUnreadable: (503, "secrets_unreadable", False),
     errors.WebhookVerificationFailed: (401, "webhook_verification_failed", False),
     errors.MissingHeader: (401, "webhook_verification_failed", False),
     errors.InvalidTimestamp: (401, "webhook_verification_failed", False),
@@ -65,3 +66,13 @@ def test_a_full_disk_is_an_outage_to_callers_and_the_operators_to_fix() -> None:
     assert full.retry_after == 30
     assert full.detail == "no room; try again"
     assert str(full) == "free space on /data"
+
+
+def test_unreadable_secrets_tell_the_caller_nothing_of_the_key() -> None:
+    unreadable = errors.SecretsUnreadable("no encryption key 'k1'; check HOOKYARD_SECRET_KEY")
+    assert isinstance(unreadable, errors.Misconfigured)
+    assert unreadable.detail == errors.SecretsUnreadable.DETAIL
+    assert "HOOKYARD_SECRET_KEY" not in unreadable.detail
+    assert unreadable.operator_detail is not None
+    assert "HOOKYARD_SECRET_KEY" in unreadable.operator_detail
+    assert unreadable.retry_after is None
