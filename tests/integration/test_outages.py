@@ -1,7 +1,8 @@
 """PostgreSQL outages, on a private cluster this test starts (never the shared server): the API
-answers 503 with Retry-After while the database is away, the worker waits without crashing, and
-both resume unaided; the wake-up listener reconnects after `pg_ctl restart`, so a publish from
-another process is delivered long before the worker's poll interval."""
+answers 503 with Retry-After while the database is away (the console a 503 page that says so),
+the worker waits without crashing, and both resume unaided; the wake-up listener reconnects
+after `pg_ctl restart`, so a publish from another process is delivered long before the worker's
+poll interval."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 from hookyard.cli import runtime as runtimes
 from hookyard.config import Settings
-from tests.support import engine, pgcluster, processes, tenancy
+from tests.support import console, engine, pgcluster, processes, tenancy
 from tests.support.receiver import Receiver, wait_until
 from tests.support.tenants import bearer, make_tenant, token
 
@@ -114,6 +115,27 @@ async def test_the_api_answers_503_while_the_database_is_away_and_resumes_unaide
         )
     claim_lines = [r for r in caplog.records if "claiming deliveries failed" in r.getMessage()]
     assert len(claim_lines) <= 2
+
+
+async def test_the_console_shows_a_503_page_while_the_database_is_away(
+    cluster: pgcluster.Cluster, cluster_runtime: runtimes.Runtime
+) -> None:
+    tenant = await make_tenant(cluster_runtime)
+    transport = httpx.ASGITransport(app=cluster_runtime.app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
+        await console.signed_in(browser, tenant.client_id, tenant.secret)
+        await asyncio.to_thread(cluster.stop)
+        page = await browser.get("/console/subscriptions")
+        assert page.status_code == 503
+        assert int(page.headers["Retry-After"]) > 0
+        assert "The database is not answering; try again shortly." in page.text
+        assert "Nothing was changed." in page.text
+        await asyncio.to_thread(cluster.start)
+
+        async def shown() -> bool:
+            return (await browser.get("/console/subscriptions")).status_code == 200
+
+        await engine.eventually(shown, timeout=60, what="the console answering again")
 
 
 async def test_the_wakeup_listener_reconnects_after_a_postgres_restart(

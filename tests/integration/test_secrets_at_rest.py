@@ -1,18 +1,28 @@
 """Subscription secretKeys are sealed at rest, shown again only through the API, and survive a
-key rotation, in the running process too. Nothing secret reaches a log line."""
+key rotation, in the running process too. A secret that does not open is the operator's problem:
+503 for the caller, one ERROR line naming HOOKYARD_SECRET_KEY for the operator. Nothing secret
+reaches a log line."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import logging
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from hookyard import secretbox
 from hookyard.cli.runtime import Runtime
+from hookyard.config import Settings
 from hookyard.store import schema, sealing
+from tests.support.cli import Cli
 from tests.support.receiver import Receiver
-from tests.support.webhooks import KEY, Caller, caller
+from tests.support.webhooks import KEY, Caller, app_with, caller
+
+UNREADABLE = "Hookyard cannot read its sealed secrets; the operator has been told."
 
 
 async def _subscribe(api: httpx.AsyncClient, who: Caller, receiver: Receiver) -> None:
@@ -71,8 +81,55 @@ async def test_a_sealed_value_moved_to_another_record_does_not_open(
             table.update().where(table.c.id == second.id).values(secret_key=first.secret_key)
         )
     response = await api.get(who.path("precon"), headers=who.headers)
-    assert response.status_code == 409
-    assert "does not open" in response.json()["detail"]
+    assert response.status_code == 503
+    assert response.json()["detail"] == UNREADABLE
+
+
+def _told_the_operator_once(caplog: pytest.LogCaptureFixture) -> str:
+    lines = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    assert lines[0].exc_info is None
+    return lines[0].getMessage()
+
+
+async def test_a_server_without_the_sealing_key_answers_503_and_tells_the_operator(
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    receiver: Receiver,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    who = await caller(api, runtime)
+    await _subscribe(api, who, receiver)
+    other_key = base64.b64encode(secretbox.new_key()).decode()
+    caplog.set_level(logging.DEBUG)
+    async with app_with(settings, secret_key=other_key) as (elsewhere, _):
+        response = await elsewhere.get(who.path("precon"), headers=who.headers)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == UNREADABLE
+    line = _told_the_operator_once(caplog)
+    assert "HOOKYARD_SECRET_KEY" in line
+    assert "give every process the keys the database was sealed with" in line
+    for secret in (KEY, other_key):
+        assert secret not in response.text
+        assert secret not in caplog.text
+
+
+async def test_a_command_without_the_sealing_key_ends_in_one_error_line(
+    api: httpx.AsyncClient, runtime: Runtime, receiver: Receiver, settings: Settings
+) -> None:
+    who = await caller(api, runtime)
+    await _subscribe(api, who, receiver)
+    other_key = base64.b64encode(secretbox.new_key()).decode()
+    cli = Cli(settings.database_url, Path(settings.data_dir), secret_key=other_key)
+    done = await asyncio.to_thread(cli, "keys", "reseal")
+    assert done.exit_code == 1, done.output
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    assert "HOOKYARD_SECRET_KEY" in line
+    assert "`hookyard check`" in line
+    assert other_key not in done.output
 
 
 async def test_no_secret_token_or_secret_key_reaches_a_log_line(

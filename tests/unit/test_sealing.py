@@ -53,5 +53,5 @@ def test_a_tampered_value_still_fails_loudly(tmp_path: Path) -> None:
     sealing.add_encryption_key(tmp_path)
     serving = _sealer(tmp_path, FakeClock())
     sealed = serving.seal("s3cret", "rec")
-    with pytest.raises(errors.Conflict, match="does not open"):
+    with pytest.raises(errors.SecretsUnreadable, match="does not open"):
         serving.unseal(sealed, "another record")

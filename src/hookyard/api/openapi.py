@@ -40,6 +40,11 @@ ERRORS = {
     "429": "Too many requests; retry after Retry-After seconds",
     "431": "The headers are larger than the limit",
     "500": "Hookyard failed to answer; the error was logged",
+    "503": (
+        "Nothing was changed: the database is not answering or the disk under it is full (retry "
+        "after Retry-After seconds), or Hookyard cannot read its sealed secrets (the operator "
+        "has been told)"
+    ),
 }
 TOKEN_ERRORS = {"400", "401", "429"}
 PUBLISH_ERRORS = {

@@ -17,26 +17,6 @@ from hookyard import errors
 PROBLEM = "application/problem+json"
 log = logging.getLogger("hookyard.api")
 
-STATUS: tuple[tuple[type[errors.HookyardError], int], ...] = (
-    (errors.InvalidInput, 400),
-    (errors.Unauthenticated, 401),
-    (errors.Forbidden, 403),
-    (errors.NotFound, 404),
-    (errors.Conflict, 409),
-    (errors.PayloadTooLarge, 413),
-    (errors.IdempotencyKeyReused, 422),
-    (errors.RateLimited, 429),
-    (errors.Unavailable, 503),
-    (errors.AddressNotAllowed, 400),
-)
-
-
-def status_of(exc: errors.HookyardError) -> int:
-    for kind, status in STATUS:
-        if isinstance(exc, kind):
-            return status
-    return 400
-
 
 def problem(
     status: int,
@@ -45,9 +25,10 @@ def problem(
     *,
     field_errors: Mapping[str, Sequence[str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    problem_type: str = errors.PROBLEM_TYPE,
 ) -> JSONResponse:
     """A problem+json response."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body: dict[str, Any] = {"type": problem_type, "title": title, "status": status}
     body["detail"] = detail
     if field_errors:
         body["errors"] = {key: list(value) for key, value in field_errors.items()}
@@ -57,13 +38,15 @@ def problem(
 def _headers(exc: errors.HookyardError) -> dict[str, str]:
     if isinstance(exc, errors.Unauthenticated):
         return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-    if isinstance(exc, errors.RateLimited | errors.Unavailable):
+    if exc.retry_after is not None:
         return {"Retry-After": str(exc.retry_after)}
     return {}
 
 
 async def _hookyard_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.HookyardError)
+    if exc.operator_detail:
+        log.error("%s", exc.operator_detail, extra={"code": exc.code})
     if isinstance(exc, errors.OAuthError):
         headers = {"Cache-Control": "no-store"}
         if isinstance(exc, errors.InvalidClient):
@@ -72,7 +55,12 @@ async def _hookyard_error(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(body, status_code=exc.status, headers=headers)
     field_errors = exc.errors if isinstance(exc, errors.InvalidInput) else None
     return problem(
-        status_of(exc), exc.title, exc.detail, field_errors=field_errors, headers=_headers(exc)
+        exc.status,
+        exc.title,
+        exc.detail,
+        field_errors=field_errors,
+        headers=_headers(exc),
+        problem_type=exc.problem_type,
     )
 
 

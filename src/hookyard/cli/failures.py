@@ -26,7 +26,7 @@ def run(app: Callable[[], object]) -> None:
     except errors.HookyardError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc.detail}", err=True)
+        typer.echo(f"error: {exc.operator_detail or exc.detail}", err=True)
         sys.exit(2 if isinstance(exc, errors.InvalidInput) else 1)
     except Exception as exc:
         if debug:

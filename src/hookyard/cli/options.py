@@ -61,7 +61,11 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def report(exc: errors.HookyardError) -> NoReturn:
-    fail(exc.detail, code=1 if not isinstance(exc, errors.InvalidInput) else 2)
+    """`exc` as one `error:` line: the operator's detail where it has one (the CLI's user is the
+    operator), and exit 2 for bad input, 1 otherwise."""
+    fail(
+        exc.operator_detail or exc.detail, code=1 if not isinstance(exc, errors.InvalidInput) else 2
+    )
 
 
 def stdout_is_terminal() -> bool:

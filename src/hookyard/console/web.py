@@ -1,8 +1,10 @@
 """The console's HTTP plumbing: templates, the session cookie, CSRF checks, and one place where
-an error becomes a page (with the status code it deserves) instead of problem+json."""
+an error becomes a page instead of problem+json, with the status (and Retry-After) its class in
+`hookyard.errors` carries."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
@@ -19,14 +21,7 @@ from hookyard.services.sessions import ConsoleSession
 PREFIX = "/console"
 SESSION_COOKIE = "hookyard_console"
 LOGIN_COOKIE = "hookyard_console_login"
-STATUS = {
-    errors.InvalidInput: 400,
-    errors.Unauthenticated: 401,
-    errors.Forbidden: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.RateLimited: 429,
-}
+log = logging.getLogger("hookyard.console")
 
 templates = Jinja2Templates(
     env=jinja2.Environment(
@@ -60,10 +55,8 @@ def page(
 
 
 def status_of(exc: errors.HookyardError) -> int:
-    for kind, status in STATUS.items():
-        if isinstance(exc, kind):
-            return status
-    return 400
+    """The status of a page that shows `exc`: the one its class carries."""
+    return exc.status
 
 
 class ConsoleRoute(APIRoute):
@@ -96,9 +89,20 @@ def sign_in_page(request: Request, message: str = "", status: int = 401) -> Resp
 
 
 def error_page(request: Request, exc: errors.HookyardError) -> Response:
-    values = {"title": exc.title, "detail": exc.detail, "fields": getattr(exc, "errors", {})}
+    """The page that says what went wrong and that nothing was changed; an error only the
+    operator can fix is logged for them once."""
+    if exc.operator_detail:
+        log.error("%s", exc.operator_detail, extra={"code": exc.code})
+    values = {
+        "title": exc.title,
+        "detail": exc.summary or exc.detail,
+        "fields": getattr(exc, "errors", {}),
+    }
     session = getattr(request.state, "console_session", None)
-    return page(request, "error.html", values, session=session, status=status_of(exc))
+    response = page(request, "error.html", values, session=session, status=exc.status)
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def signed_in(request: Request) -> ConsoleSession:

@@ -92,6 +92,7 @@ class Database:
         self.url = async_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
+        self.name = outage.database_name(self.url)
         self._file = parsed.database if parsed.database != ":memory:" else None
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._hot: _SqliteThread | None = None
@@ -112,7 +113,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: committed when the block ends, rolled back on an exception."""
-        with outage.translated():
+        with outage.translated(self.name):
             if self._write_lock is None:
                 async with self.writer.begin() as connection:
                     yield connection
@@ -130,13 +131,14 @@ class Database:
             )
         if self._hot is None:
             self._hot = _SqliteThread(self._file)
-        async with self._write_lock:
-            return await self._hot.run(work)
+        with outage.translated(self.name):
+            async with self._write_lock:
+                return await self._hot.run(work)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction."""
-        with outage.translated():
+        with outage.translated(self.name):
             async with self.reader.connect() as connection:
                 yield connection
 
@@ -146,7 +148,7 @@ class Database:
         in one (VACUUM)."""
         if self.is_sqlite:
             raise TypeError("autocommit connections are for PostgreSQL maintenance statements")
-        with outage.translated():
+        with outage.translated(self.name):
             async with self.writer.connect() as connection:
                 yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 

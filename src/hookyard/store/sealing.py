@@ -71,7 +71,7 @@ class Sealer:
         box = self.box
         if box is None:
             if stored.startswith(f"{secretbox.PREFIX}:"):
-                raise errors.Conflict(
+                raise errors.SecretsUnreadable(
                     "A secret key is sealed but no encryption key is configured; set "
                     "HOOKYARD_SECRET_KEY or HOOKYARD_DATA_DIR as the API process has it."
                 )
@@ -81,7 +81,7 @@ class Sealer:
         except SecretBoxError as exc:
             if self.reload() and self._box is not None:
                 return _open(self._box, stored, record_id)
-            raise errors.Conflict(f"{exc}; check HOOKYARD_SECRET_KEY") from exc
+            raise unreadable(exc, record_id) from exc
 
     def unseal_optional(self, stored: str | None, record_id: str) -> str | None:
         return None if stored is None else self.unseal(stored, record_id)
@@ -106,7 +106,18 @@ def _open(box: SecretBox, stored: str, record_id: str) -> str:
     try:
         return box.open(stored, record_id)
     except SecretBoxError as exc:
-        raise errors.Conflict(f"{exc}; check HOOKYARD_SECRET_KEY") from exc
+        raise unreadable(exc, record_id) from exc
+
+
+def unreadable(exc: SecretBoxError, record_id: str) -> errors.SecretsUnreadable:
+    """The operator's error for a value no key of this process opens (callers learn only that
+    Hookyard cannot read its secrets)."""
+    return errors.SecretsUnreadable(
+        f"{exc} (the secret of {record_id}); check HOOKYARD_SECRET_KEY: give every process the"
+        " keys the database was sealed with (HOOKYARD_SECRET_KEY, HOOKYARD_SECRET_KEY_FILE or the"
+        " data directory's secretbox/*.key; `hookyard check` compares them), or have the"
+        " subscriber set a new secretKey"
+    )
 
 
 def key_directory(settings: Settings) -> Path:

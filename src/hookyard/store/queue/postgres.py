@@ -301,6 +301,7 @@ class PostgresQueue:
 
     def __init__(self, url: str, wake_local: Callback, *, pool_size: int = 10) -> None:
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._name = outage.database_name(url)
         self._wake_local = wake_local
         self._pool_size = pool_size
         self._durable: asyncpg.Pool | None = None
@@ -329,14 +330,14 @@ class PostgresQueue:
 
     @contextlib.asynccontextmanager
     async def _durable_connection(self) -> AsyncIterator[asyncpg.Connection]:
-        with outage.translated():
+        with outage.translated(self._name):
             durable, _ = await self._pools()
             async with durable.acquire() as connection:
                 yield connection
 
     @contextlib.asynccontextmanager
     async def _fast_connection(self) -> AsyncIterator[asyncpg.Connection]:
-        with outage.translated():
+        with outage.translated(self._name):
             _, fast = await self._pools()
             async with fast.acquire() as connection:
                 yield connection
@@ -462,7 +463,7 @@ class PostgresQueue:
     # wake-ups
 
     async def listen(self, callback: Callback, ready: Callback) -> None:
-        with outage.translated():
+        with outage.translated(self._name):
             connection = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_SECONDS)
         lost = asyncio.Event()
         try:
