@@ -16,8 +16,11 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from standardwebhooks import Webhook
 
+from hookyard import errors
 from hookyard.cli import runtime as runtimes
 from hookyard.config import Settings
+from hookyard.services.approvals import Approvals
+from hookyard.services.subscriptions import Owner
 from tests.support import browser, console, databases, engine, server
 from tests.support.actors import OPERATOR, integrator
 from tests.support.receiver import Behaviour, Receiver
@@ -108,6 +111,21 @@ async def _sign_in(page: Page, site: Site, tenant: Tenant, secret: str | None = 
     await page.get_by_role("button", name="Sign in").click()
 
 
+async def _approved_record(site: Site, tenant: Tenant, url: str, **extra: object) -> str:
+    """A Pre-Con record of `url` whose host (127.0.0.1, gated on this server) the operator
+    approved for the tenant's client, as a POST through the gate would have needed."""
+    record_id = await console.precon_record(site.runtime, tenant, url, **extra)
+    record = await site.runtime.store.subscriptions.get(record_id)
+    assert record is not None
+    gate = Approvals(site.runtime.store, ["127.0.0.1"])
+    with pytest.raises(errors.ApprovalRequired):
+        await gate.gate(Owner.of(record), url)
+    pending = await gate.listed(OPERATOR, "pending")
+    (request,) = [a for a in pending if a.client_id == tenant.client_id]
+    await gate.approve(OPERATOR, request.id)
+    return record_id
+
+
 async def _published(site: Site, tenant: Tenant) -> str:
     event = {
         "eventType": "ProjectCreated",
@@ -122,7 +140,7 @@ async def _published(site: Site, tenant: Tenant) -> str:
 async def test_an_integrator_fixes_a_failed_delivery(site: Site, page: Page) -> None:
     tenant = await make_tenant(site.runtime, "Failing Paving")
     url = site.receiver.url("/failing")
-    await console.precon_record(site.runtime, tenant, url)
+    await _approved_record(site, tenant, url)
     site.receiver.answer("/failing", Behaviour(status=500, body="database is down"))
     await _published(site, tenant)
 
@@ -173,7 +191,7 @@ async def test_an_integrator_sends_a_test_event(site: Site, page: Page) -> None:
     tenant = await make_tenant(site.runtime, "Testing Paving")
     secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     url = site.receiver.url("/test-events")
-    await console.precon_record(site.runtime, tenant, url, secret=secret)
+    await _approved_record(site, tenant, url, secret=secret)
 
     await _sign_in(page, site, tenant)
     await browser.shoot(page, "subscriptions")
