@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _pytest.nodeid import NodeId
 from hypothesis import settings
 
 from hookyard.cli import runtime as runtimes
@@ -21,6 +22,23 @@ settings.register_profile("hookyard", deadline=None)
 settings.load_profile("hookyard")
 
 DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Name each `xdist_group` in its test's id (`...@group`) on an xdist worker with
+    `--dist loadgroup`, which is how the scheduler sends a group to one worker. pytest-xdist
+    does it by setting `item._nodeid`, which pytest 9 no longer reads (ids live in `item._id`),
+    so without this every group was silently spread over the workers."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        marks = item.iter_markers("xdist_group")
+        groups = sorted(
+            {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks}
+        )
+        if groups and "@" not in item.nodeid.rpartition("]")[2]:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
 @pytest.fixture(scope="session")
