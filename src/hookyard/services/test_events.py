@@ -1,5 +1,6 @@
 """Test events: an integrator exercises its receiver with an event of any event type of its
 products, delivered (signed, with retries, like any other) to its own records of one url only.
+A record of no catalog product (an alert url) gets none: Conflict.
 
 The event's fields are the product's catalog fields: the business unit (or other partition) and
 job filter come from the record, every other id is a fresh GUID, so a receiver can tell a test
@@ -17,6 +18,10 @@ from hookyard.store.queue import Ingested, NewEvent
 
 log = logging.getLogger("hookyard.test_events")
 PUBLISHER = "hookyard-console-test"
+NOT_A_PRODUCT = (
+    "Test events are for product subscriptions; alert urls get operational events "
+    "(subscription.stopped, delivery.exhausted, ...), never test events. Nothing was sent."
+)
 
 
 class TestEvents:
@@ -47,7 +52,9 @@ class TestEvents:
             raise errors.NotFound(
                 f"There is no subscription record {record_id!r} for you; pick one from the list."
             )
-        product = self._catalog.products[record.product]
+        product = self._catalog.products.get(record.product)
+        if product is None:  # an alert url: a record of the built-in product, not the catalog's
+            raise errors.Conflict(NOT_A_PRODUCT)
         if not operator and not caller.has_scope(product.scope):
             raise errors.Forbidden(
                 f"Your client lacks the scope {product.scope}, so it may not receive "
