@@ -1,8 +1,10 @@
 """The console's HTTP plumbing: templates, the session cookie, CSRF checks, and one place where
-an error becomes a page (with the status code it deserves) instead of problem+json."""
+an error becomes a page (with the status code it deserves) instead of problem+json: an
+unexpected one too (500, logged), so it carries the console's headers like every other page."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
@@ -16,7 +18,12 @@ from hookyard import errors
 from hookyard.console.context import console
 from hookyard.services.sessions import ConsoleSession
 
+log = logging.getLogger("hookyard.console")
 PREFIX = "/console"
+FAILED = (
+    "Hookyard failed to answer; the error was logged. Reload to see what was done, and tell "
+    "the operator if it happens again."
+)
 SESSION_COOKIE = "hookyard_console"
 LOGIN_COOKIE = "hookyard_console_login"
 STATUS = {
@@ -80,6 +87,9 @@ class ConsoleRoute(APIRoute):
                 return sign_in_page(request, exc.detail)
             except errors.HookyardError as exc:
                 return error_page(request, exc)
+            except Exception:
+                log.exception("unhandled error in the console")
+                return failure_page(request)
 
         return handle
 
@@ -96,9 +106,21 @@ def sign_in_page(request: Request, message: str = "", status: int = 401) -> Resp
 
 
 def error_page(request: Request, exc: errors.HookyardError) -> Response:
-    values = {"title": exc.title, "detail": exc.detail, "fields": getattr(exc, "errors", {})}
+    values = {
+        "title": exc.title,
+        "detail": exc.detail,
+        "fields": getattr(exc, "errors", {}),
+        "unchanged": True,
+    }
     session = getattr(request.state, "console_session", None)
     return page(request, "error.html", values, session=session, status=status_of(exc))
+
+
+def failure_page(request: Request) -> Response:
+    """500 as a console page (with the console's headers), saying nothing of the cause."""
+    values = {"title": "Internal error", "detail": FAILED, "fields": {}, "unchanged": False}
+    session = getattr(request.state, "console_session", None)
+    return page(request, "error.html", values, session=session, status=500)
 
 
 async def signed_in(request: Request) -> ConsoleSession:
