@@ -98,11 +98,21 @@ def sign_in_page(request: Request, message: str = "", status: int = 401) -> Resp
     """The sign-in form with a fresh login CSRF token (double-submitted: cookie and field)."""
     token = secrets.token_urlsafe(32)
     response = page(request, "login.html", {"message": message, "csrf": token}, status=status)
-    secure = console(request).secure_cookies
-    response.set_cookie(
-        LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure, path=PREFIX
-    )
+    response.set_cookie(LOGIN_COOKIE, token, **cookie_rules(request))
     return response
+
+
+def cookie_rules(request: Request) -> dict[str, Any]:
+    """How the console's cookies are set: `HttpOnly`, `SameSite=Strict`, on `/console` only, and
+    `Secure` when the browser reached Hookyard over https (the public base url says so, or the
+    request came over https, directly or through a proxy uvicorn trusts with X-Forwarded-Proto)."""
+    secure = console(request).secure_cookies or request.url.scheme == "https"
+    return {"httponly": True, "samesite": "strict", "secure": secure, "path": PREFIX}
+
+
+def forget(response: Response, request: Request, name: str) -> None:
+    """Delete cookie `name`, with the attributes it was set with."""
+    response.delete_cookie(name, **cookie_rules(request))
 
 
 def error_page(request: Request, exc: errors.HookyardError) -> Response:
