@@ -15,6 +15,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("./.hookyard")
 HOST_PATTERN = re.compile(r"[a-z0-9*][a-z0-9*.-]{0,252}")
+# A CSP source that names an origin: scheme, host (or `*.` and a domain, or an IPv6 literal)
+# and an optional port, nothing after it (no path, no `;` or `,` that would end the directive).
+ORIGIN = re.compile(
+    r"https?://(\*\.)?([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?", re.IGNORECASE
+)
+FRAME_KEYWORDS = ("'self'", "'none'")
 
 
 class Settings(BaseSettings):
@@ -34,6 +40,7 @@ class Settings(BaseSettings):
     token_failure_wait_seconds: float = Field(1.0, gt=0)
     auth_cache_seconds: float = Field(1.0, ge=0, le=60)
     console_session_minutes: int = Field(60, ge=1, le=24 * 60)
+    console_frame_ancestors: str = "'none'"
 
     allow_private_callbacks: bool = False
     allowed_callback_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -96,6 +103,23 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part for part in re.split(r"[,\s]+", text) if part]
         return value
+
+    @field_validator("console_frame_ancestors", mode="after")
+    @classmethod
+    def _check_frame_ancestors(cls, value: str) -> str:
+        """The console's CSP `frame-ancestors` sources: origins and `'self'`, or `'none'` alone,
+        separated by spaces; kept as one space-separated line."""
+        sources = value.split()
+        for source in sources:
+            if source not in FRAME_KEYWORDS and not ORIGIN.fullmatch(source):
+                raise ValueError(
+                    f"{source!r} is not a frame ancestor; use origins such as "
+                    "https://app.example.com, 'self', or 'none' (quotes included), "
+                    "separated by spaces"
+                )
+        if not sources or ("'none'" in sources and len(sources) > 1):
+            raise ValueError("use 'none' alone, or origins and 'self' separated by spaces")
+        return " ".join(sources)
 
     @model_validator(mode="after")
     def _failed_kept_at_least_as_long(self) -> Settings:

@@ -46,6 +46,16 @@ def test_a_bad_setting_names_its_variable_and_value(tmp_path: Path) -> None:
     assert "https://" not in line
 
 
+def test_a_bad_console_frame_ancestor_stops_serve_in_one_line(tmp_path: Path) -> None:
+    # Refused before anything starts: the address (not this machine's) is never tried.
+    done = _run(tmp_path, "serve", "--host", "192.0.2.1", console_frame_ancestors="self")
+    assert done.returncode == 2
+    line = _one_error_line(done)
+    assert "HOOKYARD_CONSOLE_FRAME_ANCESTORS='self'" in line
+    assert "not a frame ancestor" in line
+    assert "'none'" in line
+
+
 def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     done = _run(tmp_path, "migrate", database_url=UNREACHABLE)
     assert done.returncode == 1

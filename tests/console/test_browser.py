@@ -6,6 +6,7 @@ its own browser context (cookies). Every page visited is saved as a screenshot a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,7 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    async_playwright,
+    expect,
+)
 from standardwebhooks import Webhook
 
 from hookyard import errors
@@ -95,13 +103,29 @@ async def site(serving: str, settings: Settings) -> AsyncIterator[Site]:
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def page(site: Site) -> AsyncIterator[Page]:
+    """A page of a fresh context; every test's pages must raise no Content-Security-Policy
+    violation (Chromium reports each on the page's console)."""
     context: BrowserContext = await site.browser.new_context(
         viewport={"width": 1280, "height": 900}
     )
     context.set_default_timeout(TIMEOUT_MS)
     opened = await context.new_page()
+    violations = _csp_violations(opened)
     yield opened
     await context.close()
+    assert violations == [], "the console broke its Content-Security-Policy"
+
+
+def _csp_violations(page: Page) -> list[str]:
+    """The page's console messages about its Content-Security-Policy, as they come."""
+    found: list[str] = []
+
+    def seen(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(f"{page.url}: {message.text}")
+
+    page.on("console", seen)
+    return found
 
 
 async def _sign_in(page: Page, site: Site, tenant: Tenant, secret: str | None = None) -> None:
@@ -375,3 +399,45 @@ async def test_the_operator_approves_a_pending_host(site: Site, page: Page) -> N
         accepted = await api.post(subscribe, json=body, headers=headers)
         assert accepted.status_code in (200, 201), accepted.text
     assert site.receiver.received("GET", "/approved"), "the challenge ran after approval"
+
+
+async def test_the_console_renders_under_its_content_security_policy(
+    site: Site, page: Page
+) -> None:
+    tenant = await make_tenant(site.runtime, "Strict Paving")
+    await console.precon_record(site.runtime, tenant, site.receiver.url("/strict"))
+    violations = _csp_violations(page)
+    answer = await page.goto(f"{site.base}/console/login")
+    assert answer is not None
+    policy = await answer.header_value("content-security-policy")
+    assert policy is not None
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    await _sign_in(page, site, tenant)
+    await expect(page.get_by_role("heading", name="Subscriptions")).to_be_visible()
+    # The stylesheet and htmx (both files of the console's own) are in force.
+    await expect(page.locator("header.bar")).to_have_css("background-color", "rgb(29, 36, 48)")
+    assert await page.evaluate("typeof window.htmx") == "object"
+    await page.get_by_role("link", name="Deliveries", exact=True).click()
+    await page.get_by_label("State").select_option("failed")
+    await page.get_by_role("button", name="Filter").click()  # htmx swaps the stream in place
+    await expect(page).to_have_url(re.compile(r"state=failed"))
+    await expect(page.get_by_text("No deliveries match.")).to_be_visible()
+    await browser.shoot(page, "csp-deliveries")
+
+    # An error page's "Go back" (console.js, not a javascript: url) returns to the form.
+    await page.goto(f"{site.base}/console/deliveries?since=yesterday-ish")
+    await page.goto(f"{site.base}/console/tenants")
+    await expect(page.get_by_role("alert")).to_contain_text("for the operator")
+    await browser.shoot(page, "csp-error-page")
+    await page.get_by_role("link", name="Go back").click()
+    await expect(page).to_have_url(re.compile(r"since=yesterday-ish"))
+    assert violations == []
+
+    # The check would see a violation: on another page, an inline style is refused.
+    probe = await page.context.new_page()
+    await probe.goto(f"{site.base}/console/subscriptions")
+    refused = _csp_violations(probe)
+    async with probe.expect_console_message(lambda m: "Content Security Policy" in m.text):
+        await probe.evaluate("document.head.insertAdjacentHTML('beforeend', '<style></style>')")
+    assert refused

@@ -1,5 +1,6 @@
 """Pages for people: `GET /` (where to go next), `/docs` and `/redoc` with their assets served
-from the package (no CDN, so they work offline), and `/walkthrough`."""
+from the package (no CDN, so they work offline), and `/walkthrough`. None of them names a path
+on the server."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hookyard import __version__, walkthrough
 from hookyard.api.context import context
+from hookyard.config import DEFAULT_DATA_DIR
 
 STATIC = Path(__file__).parent / "static"
 STATIC_PATH = "/assets"
@@ -57,12 +59,21 @@ async def home(request: Request) -> HTMLResponse:
     return HTMLResponse(home_page(request.app))
 
 
+def demo_file(data_dir: Path) -> str:
+    """Where the walk-through's reader finds the demo client, without naming a directory of the
+    server to anyone who asks: the README's `.hookyard/demo.json` for the default data
+    directory, else the data directory's variable, which the shell beside the server expands."""
+    if data_dir == DEFAULT_DATA_DIR:
+        return walkthrough.README_DEMO_FILE
+    return "$HOOKYARD_DATA_DIR/demo.json"
+
+
 @router.get("/walkthrough")
 async def walkthrough_text(request: Request) -> PlainTextResponse:
     settings = context(request).settings
     text = walkthrough.render(
         base_url=settings.public_base_url,
-        demo_file=str(settings.data_dir / "demo.json"),
+        demo_file=demo_file(settings.data_dir),
         program="hookyard",
     )
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")

@@ -15,6 +15,11 @@ import structlog
 # A library whose INFO lines say nothing an operator acts on ("Context impl", "Will assume
 # transactional DDL"); uvicorn's start and stop lines stay (tests and operators read them).
 QUIET = ("alembic",)
+# A library whose DEBUG lines print the values it is handed: aiosqlite logs every call with its
+# arguments (each statement's parameters: session hashes, CSRF tokens, sealed secrets). At
+# HOOKYARD_LOG_LEVEL=DEBUG it stays at INFO. (SQLAlchemy's own logger stays at the WARNING it
+# sets itself, and its engines hide parameters: `hookyard.store.database`.)
+NO_DEBUG = ("aiosqlite",)
 
 
 def _dumps(data: object, **_options: object) -> str:
@@ -69,3 +74,5 @@ def configure(level: str = "INFO", log_format: str = "auto") -> None:
         logging.getLogger(name).propagate = True
     for name in QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name in NO_DEBUG:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))

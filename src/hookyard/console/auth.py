@@ -43,12 +43,9 @@ async def login(request: Request) -> Response:
         web.SESSION_COOKIE,
         signed.token,
         max_age=console(request).settings.console_session_minutes * 60,
-        httponly=True,
-        samesite="strict",
-        secure=console(request).secure_cookies,
-        path=web.PREFIX,
+        **web.cookie_rules(request),
     )
-    response.delete_cookie(web.LOGIN_COOKIE, path=web.PREFIX)
+    web.forget(response, request, web.LOGIN_COOKIE)
     return response
 
 
@@ -56,5 +53,5 @@ async def login(request: Request) -> Response:
 async def logout(request: Request, _form: web.Form) -> Response:
     await console(request).sessions.sign_out(request.cookies.get(web.SESSION_COOKIE))
     response = web.redirect("/login")
-    response.delete_cookie(web.SESSION_COOKIE, path=web.PREFIX)
+    web.forget(response, request, web.SESSION_COOKIE)
     return response

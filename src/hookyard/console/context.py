@@ -33,6 +33,7 @@ class ConsoleContext:
 
     @property
     def secure_cookies(self) -> bool:
+        """Whether every cookie is `Secure`, whatever the request: the public url is https."""
         return self.settings.public_base_url.startswith("https://")
 
 

@@ -1,6 +1,10 @@
 """The integrator portal (and the operator's view of every tenant through the same pages):
 subscriptions with their Stop reason, the delivery stream, one delivery's attempts, and the
-actions on them. Each handler reads a request, calls one service, and renders or redirects."""
+actions on them. Each handler reads a request, calls one service, and renders or redirects.
+
+Alert urls are subscription records too (of the built-in product `hookyard`, not in the
+catalog): the subscriptions page lists them apart, without product actions, and links to the
+Alerts page that manages them."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from fastapi import APIRouter, Query, Request, Response
 from hookyard import errors, models
 from hookyard.console import web
 from hookyard.console.context import console
+from hookyard.services import alerts
 from hookyard.services.deliveries import DeliveryRecord, parse_time
 from hookyard.services.sessions import ConsoleSession
 
@@ -38,6 +43,22 @@ class UrlGroup:
     def stopped(self) -> bool:
         return any(r.status is models.SubscriptionStatus.STOPPED for r in self.records)
 
+    @property
+    def stop_reason(self) -> str:
+        return next((r.stop_reason for r in self.records if r.stop_reason), "")
+
+    @property
+    def is_alert_url(self) -> bool:
+        """Records of the built-in product `hookyard`: managed on the Alerts page."""
+        return self.first.product == alerts.PRODUCT.key
+
+    @property
+    def owner(self) -> str:
+        """Whose alert url, for the operator's view: the operator's or a client's."""
+        return (
+            "operator" if self.first.client_id == alerts.OPERATOR_CLIENT else self.first.client_id
+        )
+
 
 def _groups(records: list[models.Subscription]) -> list[UrlGroup]:
     def key(r: models.Subscription) -> tuple[str, ...]:
@@ -60,8 +81,10 @@ async def subscriptions(
     request: Request, session: web.Session, status: Text = "", done: Text = ""
 ) -> Response:
     records = await console(request).records.listed(session.actor, status or None)
+    groups = _groups(records)
     values = {
-        "groups": _groups(records),
+        "groups": [group for group in groups if not group.is_alert_url],
+        "alert_urls": [group for group in groups if group.is_alert_url],
         "products": console(request).catalog.products,
         "status": status,
         "notice": NOTICES.get(done, ""),
@@ -154,7 +177,9 @@ async def deliveries(
         "problem": problem,
         "next": found[-1].delivery.id if len(found) == PAGE else "",
         "states": [s.value for s in models.DeliveryState],
-        "event_types": sorted({name for p in products for name in p.event_types}),
+        "event_types": sorted(
+            {name for p in products for name in p.event_types}.union(alerts.EVENT_TYPES)
+        ),
         "notice": NOTICES.get(done, ""),
     }
     return web.page(request, "deliveries.html", values, session=session, status=status)

@@ -1,6 +1,7 @@
 """The console's HTTP plumbing: templates, the session cookie, CSRF checks, and one place where
 an error becomes a page instead of problem+json, with the status (and Retry-After) its class in
-`hookyard.errors` carries."""
+`hookyard.errors` carries. An unexpected
+one is a 500 page (logged), so it carries the console's headers like every other page."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ from hookyard import errors
 from hookyard.console.context import console
 from hookyard.services.sessions import ConsoleSession
 
+log = logging.getLogger("hookyard.console")
 PREFIX = "/console"
+FAILED = (
+    "Hookyard failed to answer; the error was logged. Reload to see what was done, and tell "
+    "the operator if it happens again."
+)
 SESSION_COOKIE = "hookyard_console"
 LOGIN_COOKIE = "hookyard_console_login"
 log = logging.getLogger("hookyard.console")
@@ -73,6 +79,9 @@ class ConsoleRoute(APIRoute):
                 return sign_in_page(request, exc.detail)
             except errors.HookyardError as exc:
                 return error_page(request, exc)
+            except Exception:
+                log.exception("unhandled error in the console")
+                return failure_page(request)
 
         return handle
 
@@ -81,11 +90,21 @@ def sign_in_page(request: Request, message: str = "", status: int = 401) -> Resp
     """The sign-in form with a fresh login CSRF token (double-submitted: cookie and field)."""
     token = secrets.token_urlsafe(32)
     response = page(request, "login.html", {"message": message, "csrf": token}, status=status)
-    secure = console(request).secure_cookies
-    response.set_cookie(
-        LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure, path=PREFIX
-    )
+    response.set_cookie(LOGIN_COOKIE, token, **cookie_rules(request))
     return response
+
+
+def cookie_rules(request: Request) -> dict[str, Any]:
+    """How the console's cookies are set: `HttpOnly`, `SameSite=Strict`, on `/console` only, and
+    `Secure` when the browser reached Hookyard over https (the public base url says so, or the
+    request came over https, directly or through a proxy uvicorn trusts with X-Forwarded-Proto)."""
+    secure = console(request).secure_cookies or request.url.scheme == "https"
+    return {"httponly": True, "samesite": "strict", "secure": secure, "path": PREFIX}
+
+
+def forget(response: Response, request: Request, name: str) -> None:
+    """Delete cookie `name`, with the attributes it was set with."""
+    response.delete_cookie(name, **cookie_rules(request))
 
 
 def error_page(request: Request, exc: errors.HookyardError) -> Response:
@@ -97,12 +116,20 @@ def error_page(request: Request, exc: errors.HookyardError) -> Response:
         "title": exc.title,
         "detail": exc.summary or exc.detail,
         "fields": getattr(exc, "errors", {}),
+        "unchanged": True,
     }
     session = getattr(request.state, "console_session", None)
     response = page(request, "error.html", values, session=session, status=exc.status)
     if exc.retry_after is not None:
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+def failure_page(request: Request) -> Response:
+    """500 as a console page (with the console's headers), saying nothing of the cause."""
+    values = {"title": "Internal error", "detail": FAILED, "fields": {}, "unchanged": False}
+    session = getattr(request.state, "console_session", None)
+    return page(request, "error.html", values, session=session, status=500)
 
 
 async def signed_in(request: Request) -> ConsoleSession:

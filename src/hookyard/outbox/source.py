@@ -61,7 +61,9 @@ class Source:
     def __init__(self, url: str, table: str = outbox_table.DEFAULT_TABLE) -> None:
         self.name = outbox_table.table_name(table)
         self.table = sql.table(self.name, *(sql.column(c) for c in _COLUMNS))
-        self.engine: AsyncEngine = create_async_engine(async_url(url), pool_size=2)
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(url), pool_size=2, hide_parameters=True
+        )
         self.dialect: outbox_table.Dialect = (
             "sqlite" if self.engine.dialect.name == "sqlite" else "postgresql"
         )

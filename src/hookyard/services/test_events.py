@@ -1,5 +1,6 @@
 """Test events: an integrator exercises its receiver with an event of any event type of its
 products, delivered (signed, with retries, like any other) to its own records of one url only.
+A record of no catalog product (an alert url) gets none: Conflict.
 
 The event's fields are the product's catalog fields: the business unit (or other partition) and
 job filter come from the record, every other id is a fresh GUID, so a receiver can tell a test
@@ -20,6 +21,10 @@ from hookyard.store.subscriptions import Owner
 
 log = logging.getLogger("hookyard.test_events")
 PUBLISHER = "hookyard-console-test"
+NOT_A_PRODUCT = (
+    "Test events are for product subscriptions; alert urls get operational events "
+    "(subscription.stopped, delivery.exhausted, ...), never test events. Nothing was sent."
+)
 
 
 class TestEvents:
@@ -48,11 +53,8 @@ class TestEvents:
         Forbidden for a product the actor has no scope for, or a host awaiting approval."""
         record = await self._access.record(actor, record_id)
         product = self._catalog.products.get(record.product)
-        if product is None:
-            raise errors.Conflict(
-                "Test events are for product subscriptions; an alert url receives Hookyard's "
-                "operational events only. Nothing was sent."
-            )
+        if product is None:  # an alert url: a record of the built-in product, not the catalog's
+            raise errors.Conflict(NOT_A_PRODUCT)
         if not actor.is_operator and not actor.has_scope(product.scope):
             raise errors.Forbidden(
                 f"Your client lacks the scope {product.scope}, so it may not receive "

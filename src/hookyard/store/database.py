@@ -13,6 +13,10 @@ asyncio lock, so it never races the SQLAlchemy writer of the same process.
 Every call into aiosqlite is a trip to its thread and back, so a SQLite connection that comes
 back to the pool is rolled back only when it is still inside a transaction: after a commit the
 pool's usual rollback would be one more trip for nothing.
+
+No statement's parameters (tokens' hashes, CSRF tokens, sealed secrets, event bodies) appear in
+an error's message or in SQLAlchemy's log: every engine hides them (`hide_parameters`), and the
+plain `sqlite3` writer thread logs nothing.
 """
 
 from __future__ import annotations
@@ -60,7 +64,12 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=60,
+        pool_reset_on_return=None,
+        hide_parameters=True,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -102,7 +111,11 @@ class Database:
         else:
             # Pre-ping: a connection the server dropped (a restart) is replaced, not used.
             self.writer = create_async_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                hide_parameters=True,
             )
             self.reader = self.writer
 

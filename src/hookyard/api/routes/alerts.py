@@ -32,27 +32,36 @@ class AlertRequest(BaseModel):
 
 
 class AlertTargetView(BaseModel):
+    """An alert url as listed: never with its key (the answer to its POST had it)."""
+
     url: str
     eventTypes: list[str]
     status: str
     stopReason: str | None
-    secretKey: str = Field(description="The key that signs the events sent to this url")
     dateCreated: str
 
 
+class AddedAlertTargetView(AlertTargetView):
+    """An alert url just added or changed, with the key that signs its events."""
+
+    secretKey: str = Field(
+        description="The key that signs the events sent to this url; shown in this answer "
+        "only, never listed"
+    )
+
+
 def view(target: AlertTarget) -> dict[str, Any]:
-    """An alert url as the API shows it."""
+    """An alert url as the API lists it."""
     return {
         "url": target.url,
         "eventTypes": list(target.event_types),
         "status": target.status,
         "stopReason": target.stop_reason,
-        "secretKey": target.secret_key,
         "dateCreated": clock.isoformat(target.date_created),
     }
 
 
-@router.get("", operation_id="Alerts_List", summary="The caller's alert urls")
+@router.get("", operation_id="Alerts_List", summary="The caller's alert urls (without keys)")
 async def list_alerts(request: Request, caller: Acting) -> list[AlertTargetView]:
     alerts = context(request).alerts
     targets = await alerts.targets(caller)
@@ -62,13 +71,14 @@ async def list_alerts(request: Request, caller: Acting) -> list[AlertTargetView]
 @router.post(
     "",
     operation_id="Alerts_Add",
-    summary="Add an alert url (after its challenge), or replace its event types",
+    summary="Add an alert url (after its challenge), or replace its event types; the answer "
+    "holds its signing key",
 )
-async def add_alert(request: Request, caller: Acting, body: AlertRequest) -> AlertTargetView:
+async def add_alert(request: Request, caller: Acting, body: AlertRequest) -> AddedAlertTargetView:
     target = await context(request).alerts.add(
         caller, body.url, body.eventTypes, secret_key=body.secretKey
     )
-    return AlertTargetView(**view(target))
+    return AddedAlertTargetView(**view(target), secretKey=target.secret_key)
 
 
 @router.delete(
