@@ -9,6 +9,7 @@ import json
 import httpx
 
 from hookyard.cli.runtime import Runtime
+from tests.support.actors import integrator
 from tests.support.receiver import Receiver
 from tests.support.webhooks import caller
 
@@ -24,7 +25,7 @@ async def test_the_key_is_in_the_answer_to_the_add_and_never_listed(
     added = await api.post(PATH, json={"url": url}, headers=me.headers)
     assert added.status_code == 200, added.text
     key = added.json()["secretKey"]
-    (target,) = await runtime.alerts.targets(me.client_id, me.tenant.company.id)
+    (target,) = await runtime.alerts.targets(integrator(me.client_id, me.tenant.company.id))
     assert key == target.secret_key
 
     listed = await api.get(PATH, headers=me.headers)

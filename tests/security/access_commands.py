@@ -13,6 +13,7 @@ from collections.abc import Callable
 from hookyard import ids
 from tests.security import access_targets as targets
 from tests.security.access_world import World
+from tests.support.actors import OPERATOR
 
 Invocation = Callable[[World], list[str]]
 
@@ -45,7 +46,7 @@ def _fresh_approval(world: World) -> str:
 
 def _operator_alert(world: World) -> str:
     url = world.url(world.parties["A"])
-    world.run(world.runtime.alerts.add(url))
+    world.run(world.runtime.alerts.add(OPERATOR, url))
     return url
 
 

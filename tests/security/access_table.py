@@ -128,11 +128,12 @@ def api(
     operator: Expectation,
     backend: Expectation,
 ) -> Cells:
-    """An API route behind a token: the actors without a live credential get 401."""
+    """An API route behind a token: the actors without a live credential get 401; a partner's
+    token for a company that disconnected it is 403 (the token is valid, the company refuses)."""
     cells = dict(
         owner=owner, other_tenant=other_tenant, partner=partner, operator=operator, backend=backend
     )
-    return {**cells, **dict.fromkeys(ENDED, Refused(401))}
+    return {**cells, **dict.fromkeys(ENDED, Refused(401)), "partner_disconnected": FORBIDDEN}
 
 
 def console(
@@ -144,6 +145,7 @@ def console(
     return {**cells, "backend": Refused(403, at=SIGN_IN), **dict.fromkeys(ENDED, Refused(401))}
 
 
+FORBIDDEN, NOT_FOUND = Refused(403), Refused(404)
 CLI_ONLY_OPERATOR = NA("the CLI holds the database; only the operator has it")
 
 
@@ -166,7 +168,6 @@ def CLI(command: str, operator: Allowed | Covered) -> Entry:
 
 OK, DONE = Allowed(200), Allowed(0)
 SEE_OTHER = Allowed(303)
-FORBIDDEN, NOT_FOUND = Refused(403), Refused(404)
 COMPANY_ONLY = dict(operator=FORBIDDEN, backend=FORBIDDEN)
 """Company-scoped routes: a token acting for no company is 403."""
 
@@ -245,6 +246,24 @@ ACT_BY_ID = api(
     owner=ACCEPTED, other_tenant=NOT_FOUND, partner=ACCEPTED, operator=ACCEPTED, backend=NOT_FOUND
 )
 ADD_ALERT = api(owner=OK, other_tenant=OwnOnly(200), partner=OK, operator=OK, backend=FORBIDDEN)
+RECOVER = api(
+    owner=ACCEPTED,
+    other_tenant=OwnOnly(202),
+    partner=ACCEPTED,
+    operator=ACCEPTED,
+    backend=OwnOnly(202),
+)
+"""Recover a url's deliveries: another's url recovers none of them (0, nothing changed)."""
+CATCH_UP = api(owner=OK, other_tenant=NOT_FOUND, partner=OK, operator=NOT_FOUND, backend=NOT_FOUND)
+"""Catch-up is the url owner's: it signs with the url's key; the operator is not its owner."""
+ALERTS = api(
+    owner=OK, other_tenant=OwnOnly(200), partner=OK, operator=OwnOnly(200), backend=FORBIDDEN
+)
+"""Alert urls: each client its own in its company; the operator's are the operator's, not A's;
+the back end acts for no company."""
+REMOVE_ALERT = api(
+    owner=OK, other_tenant=NOT_FOUND, partner=OK, operator=NOT_FOUND, backend=FORBIDDEN
+)
 """An alert url is added for the caller: the operator's receives every tenant's events; a back
 end, of no company, has none to add."""
 HOOKYARD_API = [
@@ -253,12 +272,11 @@ HOOKYARD_API = [
     API(f"GET {HOOKYARD}/deliveries", "Deliveries_List", OWN_LIST),
     API(f"GET {HOOKYARD}/deliveries/{{delivery_id}}", "Deliveries_Get", BY_ID),
     API(f"POST {HOOKYARD}/deliveries/{{delivery_id}}/redeliver", "Deliveries_Redeliver", ACT_BY_ID),
-    # A url names A's deliveries as an id does: another's url is 404, not "0 recovered".
-    API(f"POST {HOOKYARD}/subscriptions/recover", "Subscriptions_Recover", ACT_BY_ID),
-    API(f"GET {HOOKYARD}/subscriptions/events", "Subscriptions_Events", BY_ID),
-    API(f"GET {HOOKYARD}/alerts", "Alerts_List", OWN_LIST),
+    API(f"POST {HOOKYARD}/subscriptions/recover", "Subscriptions_Recover", RECOVER),
+    API(f"GET {HOOKYARD}/subscriptions/events", "Subscriptions_Events", CATCH_UP),
+    API(f"GET {HOOKYARD}/alerts", "Alerts_List", ALERTS),
     API(f"POST {HOOKYARD}/alerts", "Alerts_Add", ADD_ALERT),
-    API(f"DELETE {HOOKYARD}/alerts", "Alerts_Delete", BY_ID),
+    API(f"DELETE {HOOKYARD}/alerts", "Alerts_Delete", REMOVE_ALERT),
 ]
 
 PUBLISHER_ONLY = api(
@@ -279,6 +297,17 @@ SIGNED_IN = console(owner=SEE_OTHER, other_tenant=SEE_OTHER, partner=SEE_OTHER, 
 OPERATOR_PAGE = console(owner=FORBIDDEN, other_tenant=FORBIDDEN, partner=FORBIDDEN, operator=OK)
 OPERATOR_FORM = console(
     owner=FORBIDDEN, other_tenant=FORBIDDEN, partner=FORBIDDEN, operator=SEE_OTHER
+)
+CONSOLE_RECOVER = console(owner=OK, other_tenant=OwnOnly(200), partner=OK, operator=OK)
+"""Another's url recovers none of its deliveries (0, nothing changed)."""
+CONSOLE_ALERTS = console(
+    owner=OK, other_tenant=OwnOnly(200), partner=FORBIDDEN, operator=OwnOnly(200)
+)
+"""A partner's console session acts for no one company, so it has no alert urls there (its
+token for a company has, through the API); the operator's page lists the operator's."""
+CONSOLE_ADD_ALERT = console(owner=OK, other_tenant=OwnOnly(200), partner=FORBIDDEN, operator=OK)
+CONSOLE_REMOVE_ALERT = console(
+    owner=SEE_OTHER, other_tenant=NOT_FOUND, partner=FORBIDDEN, operator=NOT_FOUND
 )
 RECORD = "/console/subscriptions/{record_id}"
 CONSOLE_PAGES = [
@@ -308,10 +337,10 @@ CONSOLE_PAGES = [
     CONSOLE("GET /console/deliveries", "deliveries", INTEGRATOR_LIST),
     CONSOLE("GET /console/deliveries/{delivery_id}", "one delivery", INTEGRATOR_PAGE),
     CONSOLE("POST /console/deliveries/{delivery_id}/redeliver", "redeliver", INTEGRATOR_FORM),
-    CONSOLE("POST /console/recover", "recover a url's held deliveries", INTEGRATOR_PAGE),
-    CONSOLE("GET /console/alerts", "alert urls", INTEGRATOR_LIST),
-    CONSOLE("POST /console/alerts", "add an alert url", INTEGRATOR_LIST),
-    CONSOLE("POST /console/alerts/remove", "remove an alert url", INTEGRATOR_FORM),
+    CONSOLE("POST /console/recover", "recover a url's held deliveries", CONSOLE_RECOVER),
+    CONSOLE("GET /console/alerts", "alert urls", CONSOLE_ALERTS),
+    CONSOLE("POST /console/alerts", "add an alert url", CONSOLE_ADD_ALERT),
+    CONSOLE("POST /console/alerts/remove", "remove an alert url", CONSOLE_REMOVE_ALERT),
     CONSOLE("GET /console/tenants", "every tenant", OPERATOR_PAGE),
     CONSOLE("GET /console/queue", "the queue per host", OPERATOR_PAGE),
     CONSOLE("GET /console/approvals", "callback host approvals", OPERATOR_PAGE),

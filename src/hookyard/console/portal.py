@@ -72,7 +72,7 @@ def _groups(records: list[models.Subscription]) -> list[UrlGroup]:
 
 
 @router.get("/")
-async def home() -> Response:
+async def home(_session: web.Session) -> Response:
     return web.redirect("/subscriptions")
 
 
