@@ -24,11 +24,12 @@ from playwright.async_api import (
 )
 from standardwebhooks import Webhook
 
-from hookyard import errors
+from hookyard import errors, models
 from hookyard.cli import runtime as runtimes
 from hookyard.config import Settings
 from hookyard.services.approvals import Approvals
 from hookyard.services.subscriptions import Owner
+from hookyard.store.history import Query
 from tests.support import browser, console, databases, engine, server
 from tests.support.actors import OPERATOR, integrator
 from tests.support.receiver import Behaviour, Receiver
@@ -441,3 +442,75 @@ async def test_the_console_renders_under_its_content_security_policy(
     async with probe.expect_console_message(lambda m: "Content Security Policy" in m.text):
         await probe.evaluate("document.head.insertAdjacentHTML('beforeend', '<style></style>')")
     assert refused
+
+
+async def _succeeded_to(site: Site, url: str, event_type: str) -> None:
+    """Wait until a delivery of `event_type` to `url` has succeeded."""
+    query = Query(callback_url=url, event_type=event_type, state=models.DeliveryState.SUCCEEDED)
+
+    async def done() -> bool:
+        return bool(await site.runtime.store.history.list(query))
+
+    await engine.eventually(done, what=f"a succeeded {event_type} delivery to {url}")
+
+
+async def test_alert_urls_beside_subscriptions_and_deliveries(site: Site, page: Page) -> None:
+    tenant = await make_tenant(site.runtime, "Alerted Paving")
+    failing = site.receiver.url("/alerted-failing")
+    await console.precon_record(site.runtime, tenant, failing)
+    own = site.receiver.url("/alerted-own")
+    ops = site.receiver.url("/alerted-operator")
+    await site.runtime.alerts.add(integrator(tenant.client_id, tenant.company.id), own)
+    await site.runtime.alerts.add(OPERATOR, ops)
+    try:
+        site.receiver.answer("/alerted-failing", Behaviour(status=500, body="down for a test"))
+        await _published(site, tenant)  # one try (max_attempts 1): Stopped, alerts sent
+        for url in (own, ops):
+            await _succeeded_to(site, url, "subscription.stopped")
+
+        await _sign_in(page, site, tenant)
+        await expect(page.get_by_role("heading", name="Subscriptions")).to_be_visible()
+        await expect(page.locator("section.url").filter(has_text=failing)).to_contain_text(
+            "Stopped"
+        )
+        listed = page.locator("#alert-urls")
+        await expect(listed.get_by_role("heading", name="Alert urls")).to_be_visible()
+        await expect(listed).to_contain_text(own)
+        await expect(listed).not_to_contain_text(ops)
+        await expect(listed).not_to_contain_text("Test event")
+        await browser.shoot(page, "alert-urls-subscriptions")
+        await page.get_by_role("link", name="Deliveries", exact=True).click()
+        stream = page.locator("table.stream tbody tr")
+        await expect(stream.filter(has_text=own)).to_have_count(2)  # stopped and exhausted
+        await expect(stream.filter(has_text=failing)).to_contain_text("failed")
+        await expect(stream.filter(has_text=ops)).to_have_count(0)
+        await page.get_by_label("Event type").select_option("subscription.stopped")
+        await page.get_by_role("button", name="Filter").click()
+        await expect(stream).to_have_count(1)
+        await expect(stream).to_contain_text(own)
+        await browser.shoot(page, "alert-urls-deliveries")
+        await _alerts_link_opens_alerts(page, site)
+
+        await page.get_by_role("button", name="Sign out").click()
+        admin = await console.operator(site.runtime)
+        await _sign_in(page, site, admin)
+        listed = page.locator("#alert-urls")
+        await expect(listed.locator("tr").filter(has_text=own)).to_contain_text(tenant.client_id)
+        await expect(listed.locator("tr").filter(has_text=ops)).to_contain_text("operator")
+        await browser.shoot(page, "operator-alert-urls-subscriptions")
+        await page.get_by_role("link", name="Deliveries", exact=True).click()
+        await page.get_by_label("Callback url").first.fill(ops)
+        await page.get_by_role("button", name="Filter").click()
+        await expect(stream.filter(has_text=ops)).to_have_count(2)
+        await browser.shoot(page, "operator-alert-urls-deliveries")
+    finally:
+        await site.runtime.alerts.remove(integrator(tenant.client_id, tenant.company.id), own)
+        await site.runtime.alerts.remove(OPERATOR, ops)
+
+
+async def _alerts_link_opens_alerts(page: Page, site: Site) -> None:
+    """The Alert urls section's link opens the Alerts page, where they are managed."""
+    await page.goto(f"{site.base}/console/subscriptions")
+    await page.locator("#alert-urls").get_by_role("link", name="Alerts page").click()
+    await expect(page.get_by_role("heading", name="Alert urls")).to_be_visible()
+    await expect(page).to_have_url(f"{site.base}/console/alerts")
