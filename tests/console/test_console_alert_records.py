@@ -13,6 +13,7 @@ import httpx
 from hookyard.cli.runtime import Runtime
 from hookyard.services import alerts
 from tests.support import console
+from tests.support.actors import OPERATOR, integrator
 from tests.support.receiver import Receiver
 from tests.support.tenants import Tenant, make_tenant
 
@@ -21,7 +22,7 @@ URL = "https://callback.example/hook"
 
 async def _alert_record(runtime: Runtime, tenant: Tenant, url: str) -> str:
     """The tenant's own alert url `url`; the id of one of its records."""
-    await runtime.alerts.add(url, client_id=tenant.client_id, company_id=tenant.company.id)
+    await runtime.alerts.add(integrator(tenant.client_id, tenant.company.id), url)
     records = await runtime.store.subscriptions.live(tenant.client_id, None, limit=100)
     return next(r.id for r in records if r.product == alerts.PRODUCT.key)
 
@@ -33,7 +34,7 @@ async def test_the_subscriptions_pages_list_alert_urls_apart(
     await console.precon_record(runtime, tenant, URL)
     alert_url = receiver.url("/tenant-alerts")
     await _alert_record(runtime, tenant, alert_url)
-    await runtime.alerts.add(receiver.url("/operator-alerts"))
+    await runtime.alerts.add(OPERATOR, receiver.url("/operator-alerts"))
     admin = await console.operator(runtime)
 
     for who in (tenant, admin):

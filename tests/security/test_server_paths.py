@@ -12,6 +12,7 @@ import httpx
 from hookyard.cli.runtime import Runtime
 from hookyard.config import Settings
 from tests.support import console
+from tests.support.actors import OPERATOR
 from tests.support.receiver import Receiver
 from tests.support.tenants import Tenant, make_tenant
 
@@ -73,7 +74,7 @@ async def test_no_page_names_the_data_or_home_directory(
 ) -> None:
     tenant = await make_tenant(runtime)
     record = await console.precon_record(runtime, tenant, receiver.url("/hook"))
-    await runtime.alerts.add(receiver.url("/alerts"))
+    await runtime.alerts.add(OPERATOR, receiver.url("/alerts"))
     answers = [await api.get(path) for path in PUBLIC]
     answers.append(await api.post("/identity/connect/token", data={"grant_type": "nope"}))
     answers.append(await api.post("/events/api/v1/precon", content=b"{"))
