@@ -79,14 +79,20 @@ class Deployment:
         split: bool = False,
         workers: int = 0,
         extra: dict[str, str] | None = None,
+        command: str = "serve",
     ) -> Deployment:
-        """One `hookyard serve` (API and worker), or (`split`) `workers` `hookyard worker`
-        processes and no API: events then go in through the in-process publish path."""
+        """One `hookyard serve` (API and worker; `command="api"`: the API only), or (`split`)
+        `workers` `hookyard worker` processes and no API: events then go in through the
+        in-process publish path."""
         scratch.mkdir(parents=True, exist_ok=True)
         port = procs.free_port()
         env = environment(database_url, scratch, port, extra or {})
         tenant = make_tenant(env)
-        api = None if split else procs.Child(_serve_command(port), env, scratch / "serve.log")
+        api = (
+            None
+            if split
+            else procs.Child(_serve_command(port, command), env, scratch / f"{command}.log")
+        )
         deployment = cls(database_url, scratch, env, port, api, tenant=tenant)
         try:
             if api is not None:
@@ -161,8 +167,8 @@ def environment(
     return env
 
 
-def _serve_command(port: int) -> list[str]:
-    return [HOOKYARD, "serve", "--host", "127.0.0.1", "--port", str(port)]
+def _serve_command(port: int, command: str = "serve") -> list[str]:
+    return [HOOKYARD, command, "--host", "127.0.0.1", "--port", str(port)]
 
 
 def make_tenant(env: dict[str, str]) -> Tenant:

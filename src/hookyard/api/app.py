@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from hookyard import __version__
-from hookyard.api import health, limits, metrics, openapi, pages, problems
+from hookyard.api import health, lean, limits, metrics, openapi, pages, problems
 from hookyard.api.context import AppContext
 from hookyard.api.routes import (
     alerts,
@@ -23,9 +24,26 @@ DESCRIPTION = (
 )
 
 
-def create_app(context: AppContext) -> FastAPI:
-    """The HTTP API over `context`."""
-    app = FastAPI(
+class HookyardApp(FastAPI):
+    """The FastAPI app, with publishes answered first by the lean path (`api.lean`)."""
+
+    lean_path: lean.LeanPublish | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        publish = lean.route(scope) if self.lean_path is not None else None
+        if publish is None or self.lean_path is None:
+            await super().__call__(scope, receive, send)
+            return
+        await self.lean_path(scope, receive, send, *publish)
+
+    async def routed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request through FastAPI's routes and middleware, never the lean path."""
+        await super().__call__(scope, receive, send)
+
+
+def create_app(context: AppContext, *, lean_publish: bool = True) -> FastAPI:
+    """The HTTP API over `context`; `lean_publish=False` leaves publishes to the routes too."""
+    app = HookyardApp(
         title="Hookyard",
         version=__version__,
         description=DESCRIPTION,
@@ -55,4 +73,6 @@ def create_app(context: AppContext) -> FastAPI:
 
     openapi.install(app)
     pages.install(app)
+    if lean_publish:
+        app.lean_path = lean.LeanPublish(context, app.routed)
     return app

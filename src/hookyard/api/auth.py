@@ -39,10 +39,15 @@ def require_scope(scope: str) -> Callable[..., Awaitable[models.Principal]]:
     async def dependency(
         caller: Annotated[models.Principal, Depends(principal)],
     ) -> models.Principal:
-        if not caller.has_scope(scope):
-            raise errors.Forbidden(
-                f"This token lacks the scope {scope}; request a token with scope={scope}."
-            )
-        return caller
+        return scoped(caller, scope)
 
     return dependency
+
+
+def scoped(caller: models.Principal, scope: str) -> models.Principal:
+    """`caller` when its token holds `scope`; Forbidden otherwise."""
+    if not caller.has_scope(scope):
+        raise errors.Forbidden(
+            f"This token lacks the scope {scope}; request a token with scope={scope}."
+        )
+    return caller

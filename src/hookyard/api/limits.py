@@ -4,6 +4,7 @@ body streams in, declared or chunked) and JSON nesting depth (400)."""
 from __future__ import annotations
 
 import orjson
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookyard.api import problems
@@ -33,52 +34,66 @@ class RequestLimits:
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(scope, receive, send)
             return
-        body = await self._read(receive)
+        body = await read_body(receive, self.max_body_bytes)
         if body is None:
             await self._too_large(scope, receive, send)
             return
-        if _is_json(headers) and deeper_than(body, self.max_json_depth):
+        if is_json(headers.get(b"content-type", b"")) and deeper_than(body, self.max_json_depth):
             detail = f"The JSON body nests deeper than {self.max_json_depth} levels."
             await problems.problem(400, "Invalid request", detail)(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
-
-    async def _read(self, receive: Receive) -> bytes | None:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return b"".join(chunks)
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        await self.app(scope, replay(body, receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"The request body is larger than {self.max_body_bytes} bytes; send less."
-        await problems.problem(413, "Payload too large", detail)(scope, receive, send)
+        await too_large(self.max_body_bytes)(scope, receive, send)
 
 
-def _is_json(headers: dict[bytes, bytes]) -> bool:
-    content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-    return content_type == b"application/json" or content_type.endswith(b"+json")
+def too_large(max_body_bytes: int) -> JSONResponse:
+    """The 413 answer to a body over `max_body_bytes`."""
+    detail = f"The request body is larger than {max_body_bytes} bytes; send less."
+    return problems.problem(413, "Payload too large", detail)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None as soon as it grows past `limit` bytes."""
+    message = await receive()
+    if message["type"] != "http.request":
+        return b""
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body if len(body) <= limit else None
+    chunks = [body]
+    size = len(body)
+    while size <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks) if size <= limit else None
+
+
+def is_json(content_type: bytes) -> bool:
+    """Whether a Content-Type header's value names JSON (`application/json` or `...+json`)."""
+    media = content_type.split(b";")[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` with `body`, already read, given back first."""
     sent = False
 
-    async def replay() -> Message:
+    async def replayed() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    return replay
+    return replayed
 
 
 def deeper_than(body: bytes, limit: int) -> bool:

@@ -45,6 +45,11 @@ def _headers(exc: errors.HookyardError) -> dict[str, str]:
 
 async def _hookyard_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.HookyardError)
+    return error_response(exc)
+
+
+def error_response(exc: errors.HookyardError) -> JSONResponse:
+    """The answer to `exc`: problem+json, or RFC 6749 JSON for an OAuth error."""
     if exc.operator_detail:
         log.error("%s", exc.operator_detail, extra={"code": exc.code})
     if isinstance(exc, errors.OAuthError):
@@ -125,6 +130,11 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    return unexpected(exc)
+
+
+def unexpected(exc: Exception) -> JSONResponse:
+    """The answer to an error no one foresaw: logged with its traceback, a 500 without one."""
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "Internal error", "Hookyard failed to answer; the error was logged.")
 
