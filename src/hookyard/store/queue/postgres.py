@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookyard import ids
 from hookyard.store import outage, sequences
 from hookyard.store.queue import fanout
+from hookyard.store.queue.group import GroupCommit
 from hookyard.store.queue.protocol import (
     MAX_HOSTS,
     Callback,
@@ -292,6 +293,11 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
     default reset is a fifth round trip per publish (`UNLISTEN *; RESET ALL; ...`)."""
 
 
+FLUSHES = 2
+"""Ingest transactions in flight at once per process: more than one overlaps one's round trips
+with another's commit; each further publish joins the next transaction instead."""
+
+
 class PostgresQueue:
     """`QueueBackend` on PostgreSQL."""
 
@@ -308,6 +314,8 @@ class PostgresQueue:
         self._fast: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         self._after = ""
+        # Publishes that arrive while FLUSHES ingests are in flight share the next transaction.
+        self.grouped = GroupCommit(self._ingest_now, flushes=FLUSHES)
 
     async def _pools(self) -> tuple[asyncpg.Pool, asyncpg.Pool]:
         if self._durable is None or self._fast is None:
@@ -345,6 +353,9 @@ class PostgresQueue:
     # ingest
 
     async def ingest(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
+        return await self.grouped.ingest(events, now)
+
+    async def _ingest_now(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
         try:
             results = await self._ingest(fanout.Fanout(events, now))
         except asyncpg.UniqueViolationError:

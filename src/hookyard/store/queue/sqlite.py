@@ -32,6 +32,7 @@ from hookyard import ids, models
 from hookyard.store import sequences
 from hookyard.store.database import Database
 from hookyard.store.queue import fanout
+from hookyard.store.queue.group import GroupCommit
 from hookyard.store.queue.protocol import (
     MAX_HOSTS,
     Callback,
@@ -220,6 +221,8 @@ class SqliteQueue:
         self._db = db
         self._wake_local = wake_local
         self._after = ""
+        # One writer: publishes that arrive while it writes share its next transaction.
+        self.grouped = GroupCommit(self._ingest_now, flushes=1)
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await self._db.run_write(work)
@@ -227,6 +230,9 @@ class SqliteQueue:
     # ingest
 
     async def ingest(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
+        return await self.grouped.ingest(events, now)
+
+    async def _ingest_now(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
         try:
             results = await self._run(lambda c: self._ingest(c, fanout.Fanout(events, now)))
         except IntegrityError:
