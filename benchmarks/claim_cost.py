@@ -75,6 +75,7 @@ async def _claim(store: Store, batch: int) -> list[Any]:
 
         request = ClaimRequest(batch, 60, in_hand={DEAD: 10**9})
         return await store.queue.claim(request)
+    # The store of commits before `store.queue` (the benchmark compares them): gone today.
     return await store.deliveries.claim(  # type: ignore[attr-defined,no-any-return]
         batch, now=clock.utcnow(), lease_seconds=60, exclude_hosts=[DEAD]
     )
@@ -102,6 +103,7 @@ async def _finish(store: Store, jobs: list[Any]) -> None:
         ]
         await store.queue.finish(tries, now=now)
         return
+    # The store of commits before `store.queue`, as in `_claim`: gone today.
     from hookyard.store.deliveries import Finished as OldFinished  # type: ignore[import-not-found]
 
     old = [

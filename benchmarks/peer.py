@@ -37,6 +37,7 @@ app.conf.update(
 _session = requests.Session()
 
 
+# celery has no type hints (ignore_missing_imports in pyproject.toml): its decorator is untyped.
 @app.task(  # type: ignore[untyped-decorator]
     autoretry_for=(requests.RequestException,),
     retry_backoff=True,

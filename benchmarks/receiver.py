@@ -27,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
@@ -50,6 +50,12 @@ class Counts:
     last_new_at: float = 0.0
     blackhole_ports: frozenset[int] = frozenset()
     healthy_distinct: int = 0
+
+    def reset(self) -> None:
+        """Forget what was seen; which ports are blackholes stays."""
+        fresh = Counts(blackhole_ports=self.blackhole_ports)
+        for name in [f.name for f in fields(self)]:
+            setattr(self, name, getattr(fresh, name))
 
     def record(self, msg_id: str | None, body: bytes, port: int) -> None:
         now = time.time()
@@ -154,9 +160,7 @@ def _command(counts: Counts, line: str) -> dict[str, Any]:
         Path(argument).write_text(json.dumps(counts.first))
         return {"dumped": len(counts.first)}
     if verb == "reset":
-        blackholes = counts.blackhole_ports
-        counts.__init__()  # type: ignore[misc]
-        counts.blackhole_ports = blackholes
+        counts.reset()
         return {"reset": True}
     return {"error": f"unknown command {verb!r}"}
 

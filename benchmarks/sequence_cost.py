@@ -70,7 +70,8 @@ async def _round(
     service: EventService, places: list[tuple[str, str]], args: argparse.Namespace, tag: str
 ) -> float:
     """Publish `args.events` events, publisher i for tenant i (mod tenants); events/s."""
-    queue = list(range(args.events))
+    events: int = args.events
+    queue = list(range(events))
 
     def event(place: tuple[str, str], number: int) -> dict[str, str]:
         return {
@@ -89,7 +90,7 @@ async def _round(
 
     started = time.perf_counter()
     await asyncio.gather(*(publisher(places[i % len(places)]) for i in range(args.concurrency)))
-    return args.events / (time.perf_counter() - started)
+    return events / (time.perf_counter() - started)
 
 
 async def _measure(url: str, args: argparse.Namespace) -> dict[bool, list[float]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _pytest.nodeid import NodeId
-from hypothesis import settings
+from hypothesis import settings as hypothesis_settings
 
 from hookyard.cli import runtime as runtimes
 from hookyard.config import Settings
@@ -18,8 +18,8 @@ from tests.support import databases
 from tests.support.receiver import Receiver
 
 # No timing assertions in tests: a loaded 2-core machine must not fail a property by its speed.
-settings.register_profile("hookyard", deadline=None)
-settings.load_profile("hookyard")
+hypothesis_settings.register_profile("hookyard", deadline=None)
+hypothesis_settings.load_profile("hookyard")
 
 DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -85,12 +85,15 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings for an in-process Hookyard on the test database (loopback callbacks allowed)."""
+    """Settings for an in-process Hookyard on the test database (loopback callbacks allowed),
+    signing tokens with keys of its own data directory even when the shell sets JWT keys."""
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         public_base_url="http://testserver",
         allow_private_callbacks=True,
+        jwt_keys="",
+        jwt_keys_file=None,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +17,8 @@ HEAVYJOB = "/heavyjob/api/v1/businessUnits"
 SETUPS = "/setups/api/v1/BusinessUnit"
 
 
-async def _all_pages(api: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, object]]:
-    pages: list[dict[str, object]] = []
+async def _all_pages(api: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    pages: list[dict[str, Any]] = []
     params: dict[str, str] = {}
     for _ in range(10):
         response = await api.get(PRECON, headers=headers, params=params)
@@ -38,11 +39,11 @@ async def test_precon_pages_through_every_unit_once_in_creation_order(
 
     pages = await _all_pages(api, headers)
 
-    assert [len(page["results"]) for page in pages] == [100, 100, 1]  # type: ignore[arg-type]
+    assert [len(page["results"]) for page in pages] == [100, 100, 1]
     assert [page["hasNextPage"] for page in pages] == [True, True, False]
     assert pages[-1]["nextPageToken"] is None
     assert all(isinstance(page["nextPageToken"], str) for page in pages[:-1])
-    ids = [unit["id"] for page in pages for unit in page["results"]]  # type: ignore[attr-defined]
+    ids = [unit["id"] for page in pages for unit in page["results"]]
     assert ids == [unit.id for unit in tenant.units]
 
 

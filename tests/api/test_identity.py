@@ -9,6 +9,7 @@ import jwt
 import pytest
 
 from hookyard.cli.runtime import Runtime
+from hookyard.services.keys import KeyRing
 from tests.support.tenants import bearer, make_tenant, token
 
 TOKEN = "/identity/connect/token"
@@ -278,8 +279,12 @@ async def test_tokens_signed_before_a_key_rotation_still_verify(
 ) -> None:
     tenant = await make_tenant(runtime)
     before = await token(api, tenant.client_id, tenant.secret)
-    old_kid = runtime.keys.current.kid
-    runtime.keys.rotate()
+    ring = runtime.keys
+    # Only the data directory's ring rotates; configured keys (HOOKYARD_JWT_KEYS) change by a
+    # restart, and the `settings` fixture leaves them out whatever the shell exports.
+    assert isinstance(ring, KeyRing), type(ring)
+    old_kid = ring.current.kid
+    ring.rotate()
     after = await token(api, tenant.client_id, tenant.secret)
     assert jwt.get_unverified_header(after)["kid"] != old_kid
     kids = {key["kid"] for key in (await api.get("/identity/.well-known/jwks.json")).json()["keys"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 from hypothesis import given
@@ -21,7 +22,7 @@ async def test_a_body_over_one_mebibyte_is_413(api: httpx.AsyncClient) -> None:
 
 
 async def test_a_chunked_body_over_the_limit_is_413(api: httpx.AsyncClient) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(20):
             yield b"x" * 65536
 

@@ -9,8 +9,7 @@ import base64
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from hookyard import secretbox
 from hookyard.cli import startup

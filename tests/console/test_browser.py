@@ -136,10 +136,12 @@ async def _sign_in(page: Page, site: Site, tenant: Tenant, secret: str | None = 
     await page.get_by_role("button", name="Sign in").click()
 
 
-async def _approved_record(site: Site, tenant: Tenant, url: str, **extra: object) -> str:
+async def _approved_record(
+    site: Site, tenant: Tenant, url: str, *, secret: str | None = None
+) -> str:
     """A Pre-Con record of `url` whose host (127.0.0.1, gated on this server) the operator
     approved for the tenant's client, as a POST through the gate would have needed."""
-    record_id = await console.precon_record(site.runtime, tenant, url, **extra)
+    record_id = await console.precon_record(site.runtime, tenant, url, secret=secret)
     record = await site.runtime.store.subscriptions.get(record_id)
     assert record is not None
     gate = Approvals(site.runtime.store, ["127.0.0.1"])

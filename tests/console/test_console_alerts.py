@@ -31,7 +31,7 @@ async def _add(
     data: dict[str, object] = {"url": url, "event_type": chosen}
     if csrf is not None:
         data["csrf"] = csrf
-    return await api.post("/console/alerts", data=data)  # type: ignore[arg-type]
+    return await api.post("/console/alerts", data=data)
 
 
 async def _remove(api: httpx.AsyncClient, csrf: str | None, url: str) -> httpx.Response:

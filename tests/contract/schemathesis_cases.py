@@ -7,11 +7,15 @@ server that `fuzz_server` starts and the environment it sets.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 from schemathesis.specs.openapi import checks as openapi_checks
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 BASE = os.environ["HOOKYARD_FUZZ_URL"]
 HEADERS = {"Authorization": f"Bearer {os.environ['HOOKYARD_FUZZ_TOKEN']}"}
@@ -35,7 +39,7 @@ schema = schemathesis.openapi.from_url(f"{BASE}/openapi.json")
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_answers_as_documented(case: schemathesis.Case) -> None:
+def test_every_operation_answers_as_documented(case: OpenApiCase) -> None:
     headers = dict(HEADERS)
     if case.operation.path.endswith("/connect/token"):
         headers = {}

@@ -60,7 +60,8 @@ def _shell_lines() -> list[str]:
 
 
 def _exec_start(unit: str) -> str:
-    (line,) = re.findall(r"^ExecStart=(.+)$", (DEPLOY / unit).read_text(), re.MULTILINE)
+    lines: list[str] = re.findall(r"^ExecStart=(.+)$", (DEPLOY / unit).read_text(), re.MULTILINE)
+    (line,) = lines
     return line.replace("/opt/hookyard/bin/", "")
 
 

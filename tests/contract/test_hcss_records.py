@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def _is_datetime(value: object) -> bool:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) is not None
 
 
-KINDS = {
+KINDS: dict[str, Callable[[object], bool]] = {
     "string": lambda v: isinstance(v, str),
     "guid": _is_guid,
     "date-time": _is_datetime,

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SECRET = signing.generate_secret()
 CHALLENGE = "k9_-" * 10
-PAYLOADS = {
+PAYLOADS: dict[str, dict[str, Any]] = {
     "fastapi": {
         "eventSource": "HeavyBid Pre-Construction",
         "eventType": "ProjectCreated",

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -40,10 +41,12 @@ def _ported(command: str, api_port: int, hook_port: int) -> str:
     )
 
 
-def _wait_for(check: object, what: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_for(
+    check: Callable[[], bool], what: str, process: subprocess.Popen[bytes], log: Path
+) -> None:
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         if process.poll() is not None:
             raise AssertionError(f"{what}: the listener exited:\n{log.read_text()}")

@@ -84,7 +84,7 @@ async def _headers(http: httpx.AsyncClient, hookyard: Hookyard) -> dict[str, str
 async def _unit(http: httpx.AsyncClient, headers: dict[str, str], code: str) -> str:
     response = await http.get("/precon/api/v1/businessUnits", headers=headers)
     assert response.status_code == 200, response.text
-    units = {unit["code"]: unit["id"] for unit in response.json()["results"]}
+    units: dict[str, str] = {unit["code"]: unit["id"] for unit in response.json()["results"]}
     assert set(units) == {"EAST", "WEST"}
     return units[code]
 

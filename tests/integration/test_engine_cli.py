@@ -194,7 +194,9 @@ async def test_hookyard_publish_looks_a_business_unit_up_once_per_store(
 
     async def publish(project: str) -> str:
         fields = {"businessUnitId": BU, "projectId": project}
-        return await hookyard.publish(
+        # `hookyard.publish` is the package's lazy `__getattr__` (Any); its signature is
+        # `hookyard.publishing.publish`'s.
+        event_id: str = await hookyard.publish(
             "precon",
             "ProjectCreated",
             company_id=tenant.company_id,
@@ -202,6 +204,7 @@ async def test_hookyard_publish_looks_a_business_unit_up_once_per_store(
             settings=settings,
             store=store,
         )
+        return event_id
 
     await publish("p-1")
     engine = store.db.reader.sync_engine

@@ -103,6 +103,7 @@ async def test_an_ingest_that_fails_halfway_leaves_nothing(store: Store) -> None
     tenant = await tenancy.add_tenant(store)
     await tenancy.subscribe(store, tenant, "precon", "ProjectCreated", URL, partition=BU)
     good = NewEvent("precon", "ProjectCreated", tenant.company_id, BU, "", b"{}", "pub")
+    # A body of None on purpose: the NOT NULL column fails the ingest at its second row.
     broken = NewEvent("precon", "ProjectCreated", tenant.company_id, BU, "", None, "pub")  # type: ignore[arg-type]
     with pytest.raises(Exception, match=r"(?i)null"):
         await store.queue.ingest([good, broken], engine.utcnow())

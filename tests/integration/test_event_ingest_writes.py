@@ -63,6 +63,7 @@ async def test_publishes_interleave_with_other_writes(store: Store) -> None:
 async def test_a_failed_ingest_stores_nothing_and_the_next_one_succeeds(store: Store) -> None:
     tenant = await tenancy.add_tenant(store)
     await tenancy.subscribe(store, tenant, "precon", "ProjectCreated", URL, partition=BU)
+    # A body of None on purpose: the NOT NULL column fails the ingest at its second row.
     broken = NewEvent("precon", "ProjectCreated", tenant.company_id, BU, "", None, "pub")  # type: ignore[arg-type]
     with pytest.raises(Exception, match=r"(?i)null"):
         await store.queue.ingest([_event(tenant.company_id), broken], NOW)

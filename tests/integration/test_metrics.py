@@ -105,9 +105,14 @@ async def _store_results(runtime: Runtime) -> dict[tuple[str, str], int]:
     success; the last try of a failed delivery (gone when it answered 410); else retrying."""
     a, d, s = schema.attempts, schema.deliveries, schema.subscriptions
     query = select(
-        s.c.product, a.c.outcome, a.c.number, a.c.status_code, d.c.state, d.c.attempts
+        s.c.product,
+        a.c.outcome,
+        a.c.number,
+        a.c.status_code,
+        d.c.state,
+        d.c.attempts,
+        d.c.earlier_attempts,
     ).select_from(a.join(d, d.c.id == a.c.delivery_id).join(s, s.c.id == d.c.subscription_id))
-    query = query.add_columns(d.c.earlier_attempts)
     results: Counter[tuple[str, str]] = Counter()
     async with runtime.store.db.read() as connection:
         for product, outcome, number, status, state, tries, earlier in await connection.execute(

@@ -123,7 +123,9 @@ async def test_a_bad_row_is_refused_with_its_reason_and_the_rest_go_on(
     reasons = [reason for _, _, reason in _state(product_db)]
     assert reasons[0] is None
     assert reasons[3] is None
+    assert reasons[1] is not None
     assert "JSON" in reasons[1] or "Expecting" in reasons[1]
+    assert reasons[2] is not None
     assert "eventType" in reasons[2]
     assert reasons[4] == "HTTP 400: projectId: must not be empty"
     assert "HTTP 400: projectId: must not be empty" in caplog.text

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,25 +118,23 @@ def _plain_sync(producer: Producer, project: str, commit: bool) -> None:
 
 async def _plain_async(producer: Producer, project: str, commit: bool) -> None:
     if producer.url.startswith("sqlite"):
-        async with aiosqlite.connect(make_url(producer.url).database or "") as connection:
-            await outbox.write_async(connection, "precon", _event(project), table=producer.table)
-            await (connection.commit() if commit else connection.rollback())
+        async with aiosqlite.connect(make_url(producer.url).database or "") as lite:
+            await outbox.write_async(lite, "precon", _event(project), table=producer.table)
+            await (lite.commit() if commit else lite.rollback())
         return
-    for kind in ("asyncpg", "psycopg"):
-        if kind == "asyncpg":
-            connection: Any = await asyncpg.connect(producer.plain())
-            transaction = connection.transaction()
-            await transaction.start()
-        else:
-            connection = await psycopg.AsyncConnection.connect(producer.plain())
-        await outbox.write_async(
-            connection, "precon", _event(f"{project}-{kind}"), table=producer.table
-        )
-        if kind == "asyncpg":
-            await (transaction.commit() if commit else transaction.rollback())
-        else:
-            await (connection.commit() if commit else connection.rollback())
-        await connection.close()
+    # asyncpg autocommits outside a transaction it is given; psycopg opens one itself.
+    native = await asyncpg.connect(producer.plain())
+    transaction = native.transaction()
+    await transaction.start()
+    event = _event(f"{project}-asyncpg")
+    await outbox.write_async(native, "precon", event, table=producer.table)
+    await (transaction.commit() if commit else transaction.rollback())
+    await native.close()
+    connection = await psycopg.AsyncConnection.connect(producer.plain())
+    event = _event(f"{project}-psycopg")
+    await outbox.write_async(connection, "precon", event, table=producer.table)
+    await (connection.commit() if commit else connection.rollback())
+    await connection.close()
 
 
 async def _run(writer: Callable[..., Any], producer: Producer, project: str, commit: bool) -> None:
@@ -160,12 +158,13 @@ async def test_a_committed_write_is_kept_and_a_rolled_back_one_leaves_nothing(
 def test_a_bad_event_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     connection = sqlite3.connect(tmp_path / "product.db")
     outbox.create_table(connection)
-    for product, event in [
+    refused: list[tuple[str, Mapping[str, object]]] = [
         ("", EVENT),
         ("Pre Con", EVENT),
         ("precon", {"companyId": "c"}),
         ("precon", {**EVENT, "when": object()}),
-    ]:
+    ]
+    for product, event in refused:
         with pytest.raises(ValueError, match=r"product|event"):
             outbox.write(connection, product, event)
     with pytest.raises(TypeError, match="not a supported connection"):

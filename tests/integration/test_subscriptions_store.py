@@ -57,6 +57,7 @@ def _record(owner: Owner, event_type: str, **changes: object) -> models.Subscrip
         status_changed_at=NOW,
         stop_reason=None,
     )
+    # Any of the record's fields, by name: `replace` checks them when it runs.
     return dataclasses.replace(record, **changes)  # type: ignore[arg-type]
 
 

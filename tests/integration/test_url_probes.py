@@ -54,13 +54,15 @@ async def _stopped_with_held(
     return record, [by_event[p.event_id] for p in published]
 
 
-def _probes(store: Store, guard: netguard.Guard, hours: float, **held: object) -> UrlProbes:
+def _probes(
+    store: Store, guard: netguard.Guard, hours: float, held: HeldBounds = HeldBounds()
+) -> UrlProbes:
     moment = utcnow() + timedelta(hours=hours)
     return UrlProbes(
         store,
         Prober(guard, timeout=5),
         ProbeSchedule(),
-        held=HeldBounds(**held),  # type: ignore[arg-type]
+        held=held,
         now=lambda: moment,
     )
 
@@ -139,7 +141,7 @@ async def test_held_deliveries_past_the_cap_drop_the_oldest_and_count_them(
     store: Store, receiver: Receiver
 ) -> None:
     record, held = await _stopped_with_held(store, receiver, auto=False, items=5)
-    report = await _probes(store, LOOPBACK, 0.1, cap=2).run_once()
+    report = await _probes(store, LOOPBACK, 0.1, HeldBounds(cap=2)).run_once()
     assert report.dropped == {record: 3}
     assert [r[0] for r in await _deliveries(store, record)] == held[3:]
     async with store.db.read() as connection:
@@ -147,5 +149,5 @@ async def test_held_deliveries_past_the_cap_drop_the_oldest_and_count_them(
             await connection.execute(select(S.c.held_dropped).where(S.c.id == record))
         ).scalar_one()
     assert dropped == 3
-    expired = await _probes(store, LOOPBACK, 100, cap=10).run_once()
+    expired = await _probes(store, LOOPBACK, 100, HeldBounds(cap=10)).run_once()
     assert expired.dropped == {record: 2}

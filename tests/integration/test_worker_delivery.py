@@ -31,12 +31,21 @@ async def _publish_and_receive(
     product: str,
     event_type: str,
     fields: dict[str, str],
-    **sub: str,
+    *,
+    partition: str = "",
+    filter_value: str = "",
 ) -> tuple[bytes, str]:
     tenant = await tenancy.add_tenant(store, unit=BU)
     secret = signing.generate_secret()
     await tenancy.subscribe(
-        store, tenant, product, event_type, receiver.url(), secret=secret, **sub
+        store,
+        tenant,
+        product,
+        event_type,
+        receiver.url(),
+        secret=secret,
+        partition=partition,
+        filter_value=filter_value,
     )
     event = {"eventType": event_type, "companyId": tenant.company_id, **fields}
     async with engine.running_worker(store):

@@ -329,6 +329,7 @@ def running(dialect: str, database_url: str, workdir: Path) -> Iterator[World]:
     base_url = f"http://127.0.0.1:{port}"
     data_dir = workdir / "data"
     extra = {**SERVER_SETTINGS, "public_base_url": base_url, "database_url": database_url}
+    # The strings the environment gives (the CLI below gets them so), which pydantic parses.
     settings = Settings(data_dir=data_dir, **extra)  # type: ignore[arg-type]
     loop = Loop()
     receiver = loop.run(Receiver.start())

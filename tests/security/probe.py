@@ -110,6 +110,7 @@ async def run_cases(session: aiohttp.ClientSession) -> dict[str, Any]:
     challenges = prober.Prober(Guard(), timeout=5)
     results: dict[str, Any] = {}
     for case in CASES:
+        validated: bool | str
         try:
             validated = validate_callback_url(case.url, require_https=False) == case.url
         except errors.InvalidInput as exc:

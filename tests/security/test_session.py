@@ -9,9 +9,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from hookyard import errors
 from hookyard.delivery import http
@@ -111,8 +113,9 @@ async def test_a_proxy_is_refused_before_anything_is_sent(receiver: Receiver) ->
 
 async def test_the_session_refuses_settings_that_could_bypass_the_guard() -> None:
     for name in ("connector", "proxy", "trust_env", "trace_configs"):
+        bypass: dict[str, Any] = {name: None}
         with pytest.raises(TypeError, match=f"does not accept {name}"):
-            http.client_session(Guard(), **{name: None})
+            http.client_session(Guard(), **bypass)
 
 
 async def test_request_refuses_to_follow_redirects(receiver: Receiver) -> None:
@@ -128,9 +131,10 @@ async def test_the_connector_checks_again_just_before_the_socket_connects(
     connector = http.GuardedConnector(Guard())
     try:
         info = (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", 1))
+        request = aiohttp.ClientRequest("GET", URL("http://127.0.0.1:1/hook"))
         with pytest.raises(errors.AddressNotAllowed, match=r"127\.0\.0\.1 is a loopback address"):
             await connector._wrap_create_connection(
-                addr_infos=[info], req=None, timeout=aiohttp.ClientTimeout(total=5)
+                addr_infos=[info], req=request, timeout=aiohttp.ClientTimeout(total=5)
             )
     finally:
         await connector.close()

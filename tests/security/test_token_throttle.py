@@ -49,6 +49,7 @@ async def wait_of(limiter: FailureThrottle, client_id: str, address: str | None)
         refusal = exc
     if refusal is None:
         return 0
+    assert refusal.retry_after is not None
     assert f"retry after {refusal.retry_after} seconds" in refusal.detail
     return refusal.retry_after
 

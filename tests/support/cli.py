@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from hookyard.cli import runtime as runtimes
 from hookyard.cli.main import app

@@ -47,7 +47,9 @@ async def operator(runtime: Runtime) -> Tenant:
     return await make_tenant(runtime, "Operator Co", scopes=(access.OPERATOR,), unit_codes=("OPS",))
 
 
-async def precon_record(runtime: Runtime, tenant: Tenant, url: str, **extra: object) -> str:
+async def precon_record(
+    runtime: Runtime, tenant: Tenant, url: str, *, secret: str | None = None
+) -> str:
     """A ProjectCreated record of `url` in the tenant's first unit; its id."""
     owner = tenancy.Tenant(tenant.company.id, tenant.client_id)
     return await tenancy.subscribe(
@@ -57,7 +59,7 @@ async def precon_record(runtime: Runtime, tenant: Tenant, url: str, **extra: obj
         "ProjectCreated",
         url,
         partition=tenant.units[0].id,
-        **extra,  # type: ignore[arg-type]
+        secret=secret,
     )
 
 

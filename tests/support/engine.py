@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 
 from hookyard import catalog, clock, retry
 from hookyard.clock import utcnow
@@ -34,12 +33,26 @@ async def running_worker(
     guard: netguard.Guard | None = None,
     on_exhausted: ExhaustedHook | None = None,
     now: clock.Clock = utcnow,
-    **config: float,
+    claim_batch: int = FAST.claim_batch,
+    lease_seconds: float = FAST.lease_seconds,
+    per_host_concurrency: int = FAST.per_host_concurrency,
+    global_concurrency: int = FAST.global_concurrency,
+    poll_interval_seconds: float = FAST.poll_interval_seconds,
+    shutdown_grace_seconds: float = FAST.shutdown_grace_seconds,
+    heartbeat_seconds: float = FAST.heartbeat_seconds,
 ) -> AsyncIterator[Worker]:
     """A worker delivering from `store` until the block ends (loopback allowed unless `guard`);
     `now` is its clock (one that runs ahead or behind the database's, for skew tests)."""
     guard = guard or netguard.Guard.build(allow_private=True)
-    settings = replace(FAST, **config)  # type: ignore[arg-type]
+    settings = WorkerConfig(
+        claim_batch=claim_batch,
+        lease_seconds=lease_seconds,
+        per_host_concurrency=per_host_concurrency,
+        global_concurrency=global_concurrency,
+        poll_interval_seconds=poll_interval_seconds,
+        shutdown_grace_seconds=shutdown_grace_seconds,
+        heartbeat_seconds=heartbeat_seconds,
+    )
     async with http.client_session(guard, limit=settings.global_concurrency) as session:
         sender = Sender(session, timeout=timeout)
         worker = Worker(store, sender, policy, settings, on_exhausted=on_exhausted, now=now)

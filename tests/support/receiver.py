@@ -58,9 +58,9 @@ class Receiver:
         await receiver._runner.setup()
         site = web.TCPSite(receiver._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        receiver.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        server = site._server  # typed AbstractServer; loop.create_server's asyncio.Server
+        assert isinstance(server, asyncio.Server)
+        receiver.port = server.sockets[0].getsockname()[1]
         return receiver
 
     async def stop(self) -> None:

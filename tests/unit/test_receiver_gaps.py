@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,11 +19,11 @@ from hookyard.receiver.catchup import Gaps, sequence_of
     repeats=st.lists(st.integers(1, 60), max_size=20),
 )
 def test_missing_is_exactly_what_was_not_seen_below_the_highest(
-    total: int, dropped: set[int], order: object, repeats: list[int]
+    total: int, dropped: set[int], order: random.Random, repeats: list[int]
 ) -> None:
     arrived = [n for n in range(1, total + 1) if n not in dropped]
     arrived += [n for n in repeats if n in arrived]
-    order.shuffle(arrived)  # type: ignore[attr-defined]
+    order.shuffle(arrived)
     gaps = Gaps()
     fresh = [n for n in arrived if gaps.see(n)]
 

@@ -14,7 +14,7 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
