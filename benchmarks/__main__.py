@@ -23,7 +23,16 @@ from typing import Any
 
 import psutil
 
-from benchmarks import backlog, databases, goals, latency, report, retention, throughput
+from benchmarks import (
+    backlog,
+    blackhole,
+    databases,
+    goals,
+    latency,
+    report,
+    retention,
+    throughput,
+)
 from benchmarks.bench import FULL, SMOKE, Bench, Sizes
 
 SCENARIOS = (
@@ -34,6 +43,7 @@ SCENARIOS = (
     "scale-out",
     "memory",
     "backlog",
+    "blackhole",
     "cold-burst",
     "retention",
 )
@@ -72,11 +82,11 @@ def _fan_out(bench: Bench) -> None:
 
 def _isolation(bench: Bench) -> None:
     for dialect in bench.dialects:
-        for blackhole in (False, True):
+        for dead in (False, True):
             _attempt(
                 bench,
-                f"isolation {dialect} blackhole={blackhole}",
-                partial(latency.isolation, bench, dialect, blackhole),
+                f"isolation {dialect} blackhole={dead}",
+                partial(latency.isolation, bench, dialect, dead),
             )
         goals.isolation(bench.report, dialect)
 
@@ -114,6 +124,18 @@ def _backlog(bench: Bench) -> None:
         goals.backlog(bench.report, dialect, rows)
 
 
+def _blackhole(bench: Bench) -> None:
+    pending = bench.sizes.blackhole_pending
+    for dialect in bench.dialects:
+        for dead in (0, pending):
+            _attempt(
+                bench,
+                f"blackhole {dialect} {dead:,} pending",
+                partial(blackhole.blackhole, bench, dialect, dead),
+            )
+        goals.blackhole(bench.report, dialect, pending)
+
+
 def _cold_burst(bench: Bench) -> None:
     for dialect in bench.dialects:
         _attempt(
@@ -143,6 +165,7 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "scale-out": _scale_out,
     "memory": _memory,
     "backlog": _backlog,
+    "blackhole": _blackhole,
     "cold-burst": _cold_burst,
     "retention": _retention,
 }

@@ -30,6 +30,7 @@ class Sizes:
     memory_counts: tuple[int, int] = (10_000, 100_000)
     backlog_rows: int = 1_000_000
     backlog_deliveries: int = 20_000
+    blackhole_pending: int = 5_000
     cold_burst: int = 50_000
     retention_seconds: float = 600.0
     retention_keep_seconds: float = 5.0
@@ -66,6 +67,7 @@ SMOKE = Sizes(
     memory_counts=(100, 400),
     backlog_rows=2_000,
     backlog_deliveries=200,
+    blackhole_pending=40,
     cold_burst=400,
     retention_seconds=4.0,
     retention_keep_seconds=1.0,

@@ -112,6 +112,16 @@ def backlog(report: Report, dialect: str, rows: int) -> None:
         report.goal("backlog", dialect, what, ratio, "<= 1.2", ratio <= 1.2)
 
 
+def blackhole(report: Report, dialect: str, pending: int) -> None:
+    dead = report.find("blackhole", f"hookyard, {pending:,} pending to a blackhole", dialect)
+    base = report.find("blackhole", "hookyard, 0 pending to a blackhole", dialect)
+    slowed, fast = _figure(dead, "deliveries_per_s"), _figure(base, "deliveries_per_s")
+    if slowed and fast:
+        ratio = slowed / fast
+        what = f"healthy rate beside a blackhole with {pending:,} pending / without one"
+        report.goal("blackhole", dialect, what, ratio, ">= 0.67", ratio >= 0.67)
+
+
 def cold_burst(report: Report, dialect: str) -> None:
     cold = _figure(report.find("cold burst", "hookyard cold", dialect), "deliveries_per_s")
     warm = _figure(report.find("cold burst", "hookyard warm", dialect), "deliveries_per_s")

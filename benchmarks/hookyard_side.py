@@ -145,6 +145,17 @@ class Deployment:
                 return stats
             self.check_alive()
 
+    def wait_blackholed(self, receiver: ReceiverProcess, tries: int, timeout: float) -> None:
+        """Until the receiver's blackholed ports hold `tries` requests (tries hanging there)."""
+        dead = {str(port) for port in receiver.blackhole}
+
+        def hanging() -> bool:
+            self.check_alive()
+            per_port = receiver.stats()["per_port"]
+            return sum(n for port, n in per_port.items() if port in dead) >= tries
+
+        procs.wait_until(hanging, timeout, f"{tries} tries hanging at the blackhole", step=0.1)
+
     def __enter__(self) -> Deployment:
         return self
 
@@ -188,7 +199,11 @@ def make_tenant(env: dict[str, str]) -> Tenant:
 
 
 async def _insert_records(
-    database_url: str, tenant: Tenant, urls: Sequence[str], count: int
+    database_url: str,
+    tenant: Tenant,
+    urls: Sequence[str],
+    count: int,
+    event_type: str = payloads.EVENT_TYPE,
 ) -> None:
     store = Store(database_url)
     now = clock.utcnow()
@@ -200,7 +215,7 @@ async def _insert_records(
             "client_id": tenant.client_id,
             "partition_value": tenant.business_unit_id,
             "filter_value": "",
-            "event_type": payloads.EVENT_TYPE,
+            "event_type": event_type,
             "callback_url": f"{urls[i % len(urls)]}/{i}",
             "secret_key": payloads.SECRET,
             "status": models.SubscriptionStatus.ACTIVE.value,
@@ -219,14 +234,22 @@ async def _insert_records(
         await store.close()
 
 
-def add_records(deployment: Deployment, urls: Sequence[str], count: int) -> None:
-    """`count` Active Pre-Construction records spread over `urls` (one path each).
+def add_records(
+    deployment: Deployment,
+    urls: Sequence[str],
+    count: int,
+    event_type: str = payloads.EVENT_TYPE,
+) -> None:
+    """`count` Active Pre-Construction records of `event_type` spread over `urls` (one path
+    each).
 
     Inserted straight through `hookyard.store`: creating thousands of records through the
     subscriptions API would spend the run on challenges, which is not what is measured.
     """
     assert deployment.tenant is not None
-    asyncio.run(_insert_records(deployment.database_url, deployment.tenant, urls, count))
+    asyncio.run(
+        _insert_records(deployment.database_url, deployment.tenant, urls, count, event_type)
+    )
 
 
 def fetch_token(deployment: Deployment) -> str:
@@ -251,11 +274,14 @@ def provision(deployment: Deployment, urls: Sequence[str], records: int) -> None
         deployment.token = fetch_token(deployment)
 
 
-def event(deployment: Deployment, seq: int) -> dict[str, str]:
+def event(
+    deployment: Deployment, seq: int, event_type: str = payloads.EVENT_TYPE
+) -> dict[str, str]:
     assert deployment.tenant is not None
-    return payloads.event_fields(
+    fields = payloads.event_fields(
         seq, deployment.tenant.company_id, deployment.tenant.business_unit_id
     )
+    return {**fields, "eventType": event_type}
 
 
 class Publisher:
@@ -265,8 +291,9 @@ class Publisher:
     `EventService` in this process instead: the in-process publish path.
     """
 
-    def __init__(self, deployment: Deployment) -> None:
+    def __init__(self, deployment: Deployment, event_type: str = payloads.EVENT_TYPE) -> None:
         self.deployment = deployment
+        self.event_type = event_type
         self.published: dict[int, float] = {}
         self.accepted_at: dict[int, float] = {}
         self._url = f"{deployment.base_url}/events/api/v1/{payloads.PRODUCT}"
@@ -320,7 +347,7 @@ class Publisher:
 
             async def one(chunk: list[int]) -> None:
                 async with slots:
-                    body = [event(self.deployment, seq) for seq in chunk]
+                    body = [event(self.deployment, seq, self.event_type) for seq in chunk]
                     sent = time.time()
                     for seq in chunk:
                         self.published[seq] = sent

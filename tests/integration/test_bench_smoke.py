@@ -62,13 +62,14 @@ SMOKE_DATABASES = {
     "scale-out": "postgres",
     "memory": "postgres",
     "backlog": "sqlite",
+    "blackhole": "postgres",
     "cold-burst": "sqlite",
     "retention": "sqlite",
 }
 
 
 # Scenarios that start two deployments (a baseline and a contender) get longer on a loaded machine.
-SMOKE_SECONDS = {"backlog": 240, "cold-burst": 180, "retention": 240}
+SMOKE_SECONDS = {"backlog": 240, "blackhole": 180, "cold-burst": 180, "retention": 240}
 
 
 @pytest.mark.postgres
