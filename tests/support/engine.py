@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from hookyard import catalog, clock, retry
 from hookyard.clock import utcnow
-from hookyard.delivery import http, netguard
+from hookyard.delivery import http, netguard, supervision
 from hookyard.delivery.sender import Sender
 from hookyard.delivery.worker import ExhaustedHook, Worker, WorkerConfig
 from hookyard.services.events import EventService
@@ -34,17 +34,19 @@ async def running_worker(
     guard: netguard.Guard | None = None,
     on_exhausted: ExhaustedHook | None = None,
     now: clock.Clock = utcnow,
+    beside: Sequence[supervision.SideTask] = (),
     **config: float,
 ) -> AsyncIterator[Worker]:
     """A worker delivering from `store` until the block ends (loopback allowed unless `guard`);
-    `now` is its clock (one that runs ahead or behind the database's, for skew tests)."""
+    `now` is its clock (one that runs ahead or behind the database's, for skew tests); it runs
+    the tasks `beside` beside its deliveries."""
     guard = guard or netguard.Guard.build(allow_private=True)
     settings = replace(FAST, **config)  # type: ignore[arg-type]
     async with http.client_session(guard, limit=settings.global_concurrency) as session:
         sender = Sender(session, timeout=timeout)
         worker = Worker(store, sender, policy, settings, on_exhausted=on_exhausted, now=now)
         stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
+        task = asyncio.create_task(worker.run(stop, beside))
         try:
             yield worker
         finally:

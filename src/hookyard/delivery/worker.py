@@ -13,7 +13,8 @@ Nothing halts the queue: a delivery that cannot be prepared, or whose try raises
 as a failed try with the reason (`hookyard.delivery.tries`) and returns its lease that way; a
 claim, record or lease renewal that fails is retried with capped exponential backoff and logged
 once with a count (`hookyard.delivery.supervision`). The side tasks (wake-up listener, lease
-renewal, expired-lease sweep) are restarted when they die; one that keeps failing for another
+renewal, expired-lease sweep, heartbeat, and those given to `run` to run beside the deliveries:
+url probing, pruning) are restarted when they die; one that keeps failing for another
 reason than the database being away stops the worker with `SideTaskFailed`, so that the process
 exits non-zero. `heartbeat` is the monotonic time of the claim loop's last turn; every
 `heartbeat_seconds` the worker also writes it to `worker_heartbeats` for processes that are not
@@ -25,17 +26,19 @@ that token, so a delivery another worker took over after this one's lease expire
 
 Stop: set the `stop` event given to `run` (the CLI does on SIGTERM). Claiming stops, tries in
 flight get `shutdown_grace_seconds` to finish, the rest are cancelled and their leases released.
+The side tasks beside the deliveries are told to stop too, and get the same grace to finish the
+pass under way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Histogram
@@ -119,9 +122,11 @@ class Worker:
         """How many tries this worker has recorded."""
         return self._recorder.recorded
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set, then finish gracefully. Raises `SideTaskFailed` (after
-        stopping gracefully) when a side task could not be kept running."""
+    async def run(self, stop: asyncio.Event, beside: Sequence[supervision.SideTask] = ()) -> None:
+        """Deliver until `stop` is set, then finish gracefully. The tasks `beside` run as long
+        as the deliveries, kept running like the worker's own side tasks. Raises
+        `SideTaskFailed` (after stopping gracefully) when a side task could not be kept running.
+        """
         unsubscribe = self._store.wakeup.subscribe(self._wake.set)
         flusher = asyncio.create_task(self._recorder.run())
         side = [
@@ -130,19 +135,22 @@ class Worker:
             self._supervised("expired-lease sweep", self._sweep_loop),
             self._supervised("heartbeat", self._beating.run),
         ]
+        others = [self._supervised(t.name, functools.partial(t.run, stop), stop) for t in beside]
         waker = asyncio.create_task(self._wake_on(stop))
         claiming = asyncio.create_task(self._claim_loop(stop))
         try:
-            done, _ = await asyncio.wait([claiming, *side], return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                [claiming, *side, *others], return_when=asyncio.FIRST_COMPLETED
+            )
             stop.set()
             await claiming
-            await self._drain()
+            await self._drain(others)
             for task in done:
                 task.result()
         finally:
-            for task in (*side, waker):
+            for task in (*side, *others, waker):
                 task.cancel()
-            await asyncio.gather(*side, waker, return_exceptions=True)
+            await asyncio.gather(*side, *others, waker, return_exceptions=True)
             self._recorder.close()
             await flusher
             await asyncio.gather(*self._reports, return_exceptions=True)
@@ -151,11 +159,16 @@ class Worker:
             unsubscribe()
 
     def _supervised(
-        self, name: str, run: Callable[[], Coroutine[Any, Any, None]]
+        self, name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event | None = None
     ) -> asyncio.Task[None]:
         return asyncio.create_task(
             supervision.keep_running(
-                name, run, self._repeats, backoff=self._backoff, monotonic=self._monotonic
+                name,
+                run,
+                self._repeats,
+                backoff=self._backoff,
+                monotonic=self._monotonic,
+                stop=stop,
             )
         )
 
@@ -275,13 +288,16 @@ class Worker:
         if remaining == self._config.refill_at or free == self._config.claim_threshold:
             self._wake.set()
 
-    async def _drain(self) -> None:
-        if self._tasks:
-            tasks = set(self._tasks)
+    async def _drain(self, beside: list[asyncio.Task[None]]) -> None:
+        """Give the tries in flight and the passes of the tasks beside the deliveries the grace
+        to finish, then cancel the lanes still sending."""
+        tasks = {*self._tasks, *beside}
+        if tasks:
             _, late = await asyncio.wait(tasks, timeout=self._config.shutdown_grace_seconds)
-            for task in late:
+            lanes = late - set(beside)
+            for task in lanes:
                 task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+            await asyncio.gather(*lanes, return_exceptions=True)
         self._hand.abandon_waiting()
 
     def _recorded(self, batch: list[Finished], stopped: frozenset[str]) -> None:
