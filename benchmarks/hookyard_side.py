@@ -151,7 +151,7 @@ class Deployment:
 
         def hanging() -> bool:
             self.check_alive()
-            per_port = receiver.stats()["per_port"]
+            per_port: dict[str, int] = receiver.stats()["per_port"]
             return sum(n for port, n in per_port.items() if port in dead) >= tries
 
         procs.wait_until(hanging, timeout, f"{tries} tries hanging at the blackhole", step=0.1)

@@ -18,6 +18,7 @@ from hookyard import retry
 from hookyard.cli import main
 from hookyard.clock import utcnow
 from hookyard.config import Settings
+from hookyard.delivery import supervision
 from hookyard.delivery.pruner import Pruner, PrunerConfig
 from hookyard.store import Store, schema
 from hookyard.store.retention import PRUNED_TABLES as PRUNED
@@ -348,26 +349,28 @@ def test_prune_says_so_in_one_line_when_the_database_cannot_be_reached(
     assert len(err.strip().splitlines()) == 1
 
 
-async def test_a_failing_pass_is_one_warning_and_the_pruner_keeps_going(
+async def test_a_failing_pass_is_logged_once_and_the_pruner_keeps_going(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = Store(f"postgresql://postgres@127.0.0.1:{processes.free_port()}/nowhere")
-    pruner = Pruner(store.retention, PrunerConfig(interval_seconds=0.05))
+    fast = supervision.Backoff(first=0.01, cap=0.02)
+    pruner = Pruner(store.retention, PrunerConfig(interval_seconds=0.05), backoff=fast)
     stop = asyncio.Event()
     task = asyncio.create_task(pruner.run(stop))
     try:
 
-        async def failed_twice() -> bool:
-            return len(caplog.records) >= 2
+        async def failed_thrice() -> bool:
+            return pruner.failures >= 3
 
         with caplog.at_level("WARNING", logger="hookyard.pruner"):
-            await engine.eventually(failed_twice, what="two failed passes")
+            await engine.eventually(failed_thrice, what="three failed passes in a row")
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=10)
         await store.close()
-    first = caplog.records[0].getMessage()
-    assert first.startswith("pruning failed, retrying in 0 s: ")
-    assert "\n" not in first
+    (line,) = caplog.records
+    assert line.getMessage().startswith("pruning failed: The database cannot be reached")
+    assert "\n" not in line.getMessage()
+    assert not line.exc_info, "the database away is expected: no traceback"
     assert not task.cancelled()
     assert task.exception() is None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from hookyard import catalog, clock, retry
 from hookyard.clock import utcnow
-from hookyard.delivery import http, netguard
+from hookyard.delivery import http, netguard, supervision
 from hookyard.delivery.sender import Sender
 from hookyard.delivery.worker import ExhaustedHook, Worker, WorkerConfig
 from hookyard.services.events import EventService
@@ -40,9 +40,11 @@ async def running_worker(
     poll_interval_seconds: float = FAST.poll_interval_seconds,
     shutdown_grace_seconds: float = FAST.shutdown_grace_seconds,
     heartbeat_seconds: float = FAST.heartbeat_seconds,
+    beside: Sequence[supervision.SideTask] = (),
 ) -> AsyncIterator[Worker]:
     """A worker delivering from `store` until the block ends (loopback allowed unless `guard`);
-    `now` is its clock (one that runs ahead or behind the database's, for skew tests)."""
+    `now` is its clock (one that runs ahead or behind the database's, for skew tests); it runs
+    the tasks `beside` beside its deliveries."""
     guard = guard or netguard.Guard.build(allow_private=True)
     settings = WorkerConfig(
         claim_batch=claim_batch,
@@ -57,7 +59,7 @@ async def running_worker(
         sender = Sender(session, timeout=timeout)
         worker = Worker(store, sender, policy, settings, on_exhausted=on_exhausted, now=now)
         stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
+        task = asyncio.create_task(worker.run(stop, beside))
         try:
             yield worker
         finally:

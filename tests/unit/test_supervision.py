@@ -94,3 +94,64 @@ async def test_the_database_being_away_is_waited_out_however_long() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_side_task_told_to_stop_ends_without_counting_as_dead() -> None:
+    stop = asyncio.Event()
+    runs: list[int] = []
+    repeats = Repeats(log)
+
+    async def returns() -> None:
+        runs.append(1)
+        if len(runs) == 2:
+            stop.set()
+
+    await asyncio.wait_for(
+        supervision.keep_running("pass loop", returns, repeats, backoff=INSTANT, stop=stop), 10
+    )
+    assert len(runs) == 2
+    assert repeats.count("pass loop") == 1, "the first run ended on its own, before the stop"
+
+
+async def test_a_failing_pass_is_logged_once_retried_and_its_recovery_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The retry comes after the backoff, but never later than a period: the backoff's first
+    delay (an hour) would time the test out."""
+    stop = asyncio.Event()
+    passes: list[int] = []
+
+    async def flaky_pass() -> None:
+        passes.append(1)
+        if len(passes) <= 3:
+            raise RuntimeError(f"boom {len(passes)}")
+        stop.set()
+
+    slow = Backoff(first=3600.0, cap=3600.0)
+    repeats = Repeats(log)
+    with caplog.at_level(logging.INFO, logger=log.name):
+        every = supervision.every(0.01, flaky_pass, stop, repeats, "pruning", backoff=slow)
+        await asyncio.wait_for(every, 10)
+    assert len(passes) == 4
+    assert [r.getMessage() for r in caplog.records] == [
+        "pruning failed: boom 1",
+        "pruning: working again after 3 failures",
+    ]
+
+
+async def test_passes_stop_when_told_and_the_pass_under_way_finishes() -> None:
+    stop = asyncio.Event()
+    started, release = asyncio.Event(), asyncio.Event()
+    finished: list[int] = []
+
+    async def long_pass() -> None:
+        started.set()
+        await release.wait()
+        finished.append(1)
+
+    task = asyncio.create_task(supervision.every(3600.0, long_pass, stop, Repeats(log), "probing"))
+    await asyncio.wait_for(started.wait(), 10)
+    stop.set()
+    release.set()
+    await asyncio.wait_for(task, 10)
+    assert finished == [1]

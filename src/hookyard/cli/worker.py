@@ -1,9 +1,10 @@
 """`hookyard worker`: deliver queued deliveries until SIGTERM or SIGINT, then stop gracefully.
 
-`delivery_worker` wires a worker (guarded session, sender, retry policy) and the pruner that
-applies the retention settings beside it, for `hookyard serve` too. A worker whose side task could
-not be kept running stops, and the process exits 1 so that its supervisor (systemd, Kubernetes,
-Docker) starts a fresh one.
+`delivery_worker` wires a worker (guarded session, sender, retry policy) and the side tasks it
+runs beside its deliveries: the url probes (`hookyard.delivery.probing`) and the pruner that
+applies the retention settings (`hookyard.delivery.pruner`), for `hookyard serve` too. A worker
+whose side task could not be kept running (its own or one of these) stops, and the process exits
+1 so that its supervisor (systemd, Kubernetes, Docker) starts a fresh one.
 """
 
 from __future__ import annotations
@@ -14,16 +15,20 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import typer
 
-from hookyard.cli import heap, logs, options, probes, serve
+from hookyard.cli import heap, logs, options, serve
 from hookyard.config import Settings
 
 if TYPE_CHECKING:
+    from hookyard.delivery.netguard import Guard
+    from hookyard.delivery.supervision import SideTask
     from hookyard.delivery.worker import Worker
     from hookyard.services.health import Pulse
+    from hookyard.services.probes import UrlProbes
     from hookyard.store import Store
 
 log = logging.getLogger("hookyard.worker")
@@ -62,7 +67,8 @@ async def delivery_worker(
     settings: Settings, store: Store, pulse: Pulse | None = None
 ) -> AsyncIterator[Running]:
     """Run a worker on `store` while the block runs; set the yielded `stop` to stop it early.
-    Its loop beats `pulse`; deliveries that give up raise operational events."""
+    Its loop beats `pulse`; deliveries that give up raise operational events. Beside its
+    deliveries it probes Stopped urls and prunes (unless HOOKYARD_PRUNE_INTERVAL_SECONDS is 0)."""
     from hookyard.delivery import http, netguard
     from hookyard.delivery.sender import Sender
     from hookyard.delivery.worker import Worker, WorkerConfig, policy_from_settings
@@ -83,24 +89,45 @@ async def delivery_worker(
         )
         if pulse is not None:
             pulse.follow(lambda: worker.heartbeat)
-        task = asyncio.create_task(worker.run(stop))
-        probing = asyncio.create_task(probes.run(probes.url_probes(settings, store, guard), stop))
-        pruning = _pruning(settings, store, stop)
+        task = asyncio.create_task(worker.run(stop, beside(settings, store, guard)))
         try:
             yield Running(worker, stop, task)
         finally:
             stop.set()
-            await asyncio.gather(task, probing, *pruning, return_exceptions=True)
+            await asyncio.gather(task, return_exceptions=True)
 
 
-def _pruning(settings: Settings, store: Store, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-    """The pruner beside the worker, unless HOOKYARD_PRUNE_INTERVAL_SECONDS is 0."""
+def beside(settings: Settings, store: Store, guard: Guard) -> list[SideTask]:
+    """What a worker runs beside its deliveries: url probing, and pruning unless
+    HOOKYARD_PRUNE_INTERVAL_SECONDS is 0."""
+    from hookyard.delivery.probing import Probing
     from hookyard.delivery.pruner import Pruner, PrunerConfig
+    from hookyard.delivery.supervision import SideTask
 
+    tasks = [SideTask("probe loop", Probing(url_probes(settings, store, guard)).run)]
     config = PrunerConfig.from_settings(settings)
-    if not config.enabled:
-        return []
-    return [asyncio.create_task(Pruner(store.retention, config).run(stop))]
+    if config.enabled:
+        tasks.append(SideTask("pruner", Pruner(store.retention, config).run))
+    return tasks
+
+
+def url_probes(settings: Settings, store: Store, guard: Guard) -> UrlProbes:
+    """The probes of this deployment: its schedule, held bounds and challenge timeout; a passing
+    probe raises `subscription.recovered` (and `subscription.reactivated` when it made the
+    url's records Active again) as operational events (`hookyard.services.alerts`)."""
+    from hookyard.delivery.prober import Prober
+    from hookyard.probe_schedule import ProbeSchedule
+    from hookyard.services.alerts import OperationalEvents
+    from hookyard.services.probes import HeldBounds, UrlProbes
+
+    schedule = ProbeSchedule(
+        timedelta(seconds=settings.probe_interval_seconds),
+        timedelta(hours=settings.probe_window_hours),
+    )
+    held = HeldBounds(settings.held_cap_per_record, timedelta(hours=settings.held_retention_hours))
+    prober = Prober(guard, timeout=settings.challenge_timeout_seconds)
+    announce = OperationalEvents(store).url_recovered
+    return UrlProbes(store, prober, schedule, held=held, announce=announce)
 
 
 async def _work(settings: Settings) -> int:

@@ -3,8 +3,10 @@
 Every `interval_seconds` it prunes in batches of `batch` rows (one short transaction each,
 `hookyard.store.retention`) until a batch comes back short, pausing between batches at least as
 long as the batch took, so that the delivery path, which needs the same write lock on SQLite,
-always gets its turn. A failing pass is
-one warning line, and the next pass comes an interval later: pruning never stops delivery.
+always gets its turn. The pruner runs as a side task of the worker (`supervision.SideTask`): a
+pass that fails is logged once, then counted, and run again after the backoff, never later than
+an interval (`supervision.every`), so pruning never stops delivery; a loop that cannot be kept
+running stops the worker like its other side tasks do.
 
 On a PostgreSQL server whose autovacuum is off (`Retention.needs_vacuum`), a pass that deleted
 rows ends with a VACUUM of the pruned tables (at most every `vacuum_interval_seconds`), said once
@@ -21,9 +23,11 @@ from dataclasses import dataclass
 
 from hookyard import clock
 from hookyard.config import Settings
+from hookyard.delivery import supervision
 from hookyard.store.retention import Cutoffs, Pruned, Retention
 
 log = logging.getLogger("hookyard.pruner")
+KIND = "pruning"
 
 PAUSE_SECONDS = 0.02
 """The least pause between two batches of one pass. The pause is at least as long as the batch
@@ -60,11 +64,18 @@ class Pruner:
     """Prunes `retention` now and then until stopped."""
 
     def __init__(
-        self, retention: Retention, config: PrunerConfig, *, now: clock.Clock = clock.utcnow
+        self,
+        retention: Retention,
+        config: PrunerConfig,
+        *,
+        now: clock.Clock = clock.utcnow,
+        backoff: supervision.Backoff = supervision.Backoff(),
     ) -> None:
         self._retention = retention
         self.config = config
         self._now = now
+        self._backoff = backoff
+        self._repeats = supervision.Repeats(log)
         self.pruned = Pruned()
         """Everything this pruner deleted since it started."""
         self.vacuums = 0
@@ -75,17 +86,22 @@ class Pruner:
     def cutoffs(self) -> Cutoffs:
         return Cutoffs.at(self._now(), days=self.config.days, failed_days=self.config.failed_days)
 
+    @property
+    def failures(self) -> int:
+        """Passes failed in a row until now."""
+        return self._repeats.count(KIND)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Prune every interval until `stop` is set; a failed pass is logged and retried later."""
-        while not stop.is_set():
-            try:
-                await self.prune(stop)
-            except Exception as exc:
-                reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-                log.warning(
-                    "pruning failed, retrying in %.0f s: %s", self.config.interval_seconds, reason
-                )
-            await _wait(stop, self.config.interval_seconds)
+        """Prune every interval until `stop` is set (no batch starts after); a failed pass is
+        logged once and run again after the backoff."""
+        await supervision.every(
+            self.config.interval_seconds,
+            lambda: self.prune(stop),
+            stop,
+            self._repeats,
+            KIND,
+            backoff=self._backoff,
+        )
 
     async def prune(
         self, stop: asyncio.Event | None = None, progress: Callable[[Pruned], None] | None = None
@@ -130,10 +146,3 @@ class Pruner:
                     self.config.vacuum_interval_seconds,
                 )
         return self._needs_vacuum
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        return

@@ -7,11 +7,16 @@ runs a side task for as long as the worker runs: a task that raises or ends is s
 the backoff; the database being unreachable is waited out for as long as it lasts, and any other
 failure repeated `give_up_after` times in a row without a healthy minute in between gives up
 (`SideTaskFailed`), so the process exits non-zero and its supervisor starts a fresh one.
+
+Side tasks beside the deliveries (`SideTask`: url probing, pruning) are kept running the same way,
+and are told to stop with the worker: `every` runs their passes, a failed pass counted like any
+other failure and run again after the backoff, until the worker stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -40,6 +45,15 @@ class Backoff:
         if failures <= 0:
             return 0.0
         return min(self.cap, self.first * self.factor ** min(failures - 1, 64))
+
+
+@dataclass(frozen=True)
+class SideTask:
+    """A task run beside the deliveries for as long as they run (`Worker.run`): `run(stop)`
+    returns once `stop` is set, and a run that raises or returns before is started again."""
+
+    name: str
+    run: Callable[[asyncio.Event], Awaitable[None]]
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -97,13 +111,17 @@ async def keep_running(
     backoff: Backoff = Backoff(),
     give_up_after: int = 5,
     monotonic: clock.Monotonic = time.monotonic,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Run `run()` again whenever it raises or returns, until cancelled (see the module doc)."""
+    """Run `run()` again whenever it raises or returns, until cancelled (see the module doc) or,
+    given `stop`, until it is set (then a run that returns has ended as it should)."""
     failures = 0
-    while True:
+    while stop is None or not stop.is_set():
         started = monotonic()
         try:
             await run()
+            if stop is not None and stop.is_set():
+                return
             raise RuntimeError(f"the {name} ended on its own")
         except asyncio.CancelledError:
             raise
@@ -115,4 +133,39 @@ async def keep_running(
             repeats.failed(name, f"the {name} stopped; restarting it", exc)
             if failures >= give_up_after and not is_outage(exc):
                 raise SideTaskFailed(f"the {name} failed {failures} times in a row") from exc
-            await asyncio.sleep(backoff.delay(failures))
+            await _pause(backoff.delay(failures), stop)
+
+
+async def every(
+    period: float,
+    run_pass: Callable[[], Awaitable[object]],
+    stop: asyncio.Event,
+    repeats: Repeats,
+    what: str,
+    *,
+    backoff: Backoff = Backoff(),
+) -> None:
+    """Run a pass every `period` seconds until `stop` is set; the pass under way then finishes.
+    A pass that raises is counted under `what` (`Repeats`: logged once with its reason, then a
+    count, and its recovery) and run again after the backoff, never later than a period."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            await run_pass()
+        except Exception as exc:
+            failures += 1
+            repeats.failed(what, f"{what} failed", exc)
+            await _pause(min(period, backoff.delay(failures)), stop)
+            continue
+        failures = 0
+        repeats.recovered(what, what)
+        await _pause(period, stop)
+
+
+async def _pause(seconds: float, stop: asyncio.Event | None) -> None:
+    """Sleep `seconds`, or less when `stop` is set meanwhile."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

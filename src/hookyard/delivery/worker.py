@@ -4,7 +4,8 @@ Pipeline: a claim loop leases up to `claim_batch` deliveries while there is capa
 `global_concurrency` in hand), each callback host gets up to `per_host_concurrency` lanes (tasks)
 that send its deliveries in turn, and a flusher records finished tries in one transaction per batch.
 A host with twice its limit in hand is left out of claims, so a callback that hangs holds a
-bounded share of the worker and the others keep flowing. Side tasks renew the leases held and
+bounded share of the worker and the others keep flowing (what it holds, per host and lane, and
+the leases it owes: `hookyard.delivery.in_hand`). Side tasks renew the leases held and
 return expired leases of dead workers to the queue. Idle, the claim loop sleeps until a wake-up
 (PostgreSQL NOTIFY or an in-process publish), the next due retry, or the poll interval.
 
@@ -12,7 +13,8 @@ Nothing halts the queue: a delivery that cannot be prepared, or whose try raises
 as a failed try with the reason (`hookyard.delivery.tries`) and returns its lease that way; a
 claim, record or lease renewal that fails is retried with capped exponential backoff and logged
 once with a count (`hookyard.delivery.supervision`). The side tasks (wake-up listener, lease
-renewal, expired-lease sweep) are restarted when they die; one that keeps failing for another
+renewal, expired-lease sweep, heartbeat, and those given to `run` to run beside the deliveries:
+url probing, pruning) are restarted when they die; one that keeps failing for another
 reason than the database being away stops the worker with `SideTaskFailed`, so that the process
 exits non-zero. `heartbeat` is the monotonic time of the claim loop's last turn; every
 `heartbeat_seconds` the worker also writes it to `worker_heartbeats` for processes that are not
@@ -24,18 +26,19 @@ that token, so a delivery another worker took over after this one's lease expire
 
 Stop: set the `stop` event given to `run` (the CLI does on SIGTERM). Claiming stops, tries in
 flight get `shutdown_grace_seconds` to finish, the rest are cancelled and their leases released.
+The side tasks beside the deliveries are told to stop too, and get the same grace to finish the
+pass under way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
-from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Histogram
@@ -43,6 +46,7 @@ from prometheus_client import Histogram
 from hookyard import clock, models, retry
 from hookyard.delivery import beating, recording, supervision, tries
 from hookyard.delivery import sender as sending
+from hookyard.delivery.in_hand import InHand
 from hookyard.delivery.worker_config import WorkerConfig, policy_from_settings
 from hookyard.store import Store
 from hookyard.store.queue import Claimed, ClaimRequest, Finished
@@ -92,14 +96,7 @@ class Worker:
             backoff=backoff,
         )
         self._wake = asyncio.Event()
-        # By (delivery id, lease): a delivery whose lease ran out while its try went on can be
-        # claimed again by this worker under a new lease, and both tries are then in hand.
-        self._in_hand: dict[tuple[str, str], Claimed] = {}
-        self._leased: dict[str, str] = {}
-        self._abandoned: dict[str, str] = {}
-        self._per_host: Counter[str] = Counter()
-        self._waiting: dict[str, deque[Claimed]] = {}
-        self._lanes: Counter[str] = Counter()
+        self._hand = InHand(config.per_host_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self.listening = asyncio.Event()
         self.heartbeat = monotonic()
@@ -118,16 +115,18 @@ class Worker:
 
     def in_hand(self) -> dict[str, int]:
         """Deliveries this worker holds (claimed, not yet tried to the end) per callback host."""
-        return dict(self._per_host)
+        return self._hand.per_host()
 
     @property
     def recorded(self) -> int:
         """How many tries this worker has recorded."""
         return self._recorder.recorded
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set, then finish gracefully. Raises `SideTaskFailed` (after
-        stopping gracefully) when a side task could not be kept running."""
+    async def run(self, stop: asyncio.Event, beside: Sequence[supervision.SideTask] = ()) -> None:
+        """Deliver until `stop` is set, then finish gracefully. The tasks `beside` run as long
+        as the deliveries, kept running like the worker's own side tasks. Raises
+        `SideTaskFailed` (after stopping gracefully) when a side task could not be kept running.
+        """
         unsubscribe = self._store.wakeup.subscribe(self._wake.set)
         flusher = asyncio.create_task(self._recorder.run())
         side = [
@@ -136,19 +135,22 @@ class Worker:
             self._supervised("expired-lease sweep", self._sweep_loop),
             self._supervised("heartbeat", self._beating.run),
         ]
+        others = [self._supervised(t.name, functools.partial(t.run, stop), stop) for t in beside]
         waker = asyncio.create_task(self._wake_on(stop))
         claiming = asyncio.create_task(self._claim_loop(stop))
         try:
-            done, _ = await asyncio.wait([claiming, *side], return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                [claiming, *side, *others], return_when=asyncio.FIRST_COMPLETED
+            )
             stop.set()
             await claiming
-            await self._drain()
+            await self._drain(others)
             for task in done:
                 task.result()
         finally:
-            for task in (*side, waker):
+            for task in (*side, *others, waker):
                 task.cancel()
-            await asyncio.gather(*side, waker, return_exceptions=True)
+            await asyncio.gather(*side, *others, waker, return_exceptions=True)
             self._recorder.close()
             await flusher
             await asyncio.gather(*self._reports, return_exceptions=True)
@@ -157,11 +159,16 @@ class Worker:
             unsubscribe()
 
     def _supervised(
-        self, name: str, run: Callable[[], Coroutine[Any, Any, None]]
+        self, name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event | None = None
     ) -> asyncio.Task[None]:
         return asyncio.create_task(
             supervision.keep_running(
-                name, run, self._repeats, backoff=self._backoff, monotonic=self._monotonic
+                name,
+                run,
+                self._repeats,
+                backoff=self._backoff,
+                monotonic=self._monotonic,
+                stop=stop,
             )
         )
 
@@ -183,7 +190,7 @@ class Worker:
             self._repeats.recovered("claim", "claiming deliveries")
 
     async def _claim_once(self) -> None:
-        free = self._config.global_concurrency - len(self._in_hand)
+        free = self._config.global_concurrency - len(self._hand)
         if free < self._config.claim_threshold:
             await self._sleep(self._config.poll_interval_seconds)
             return
@@ -193,7 +200,7 @@ class Worker:
             self._config.lease_seconds,
             holder=self.worker_id,
             per_host=self._config.host_backlog,
-            in_hand=dict(self._per_host),
+            in_hand=self._hand.per_host(),
         )
         batch = await self._queue.claim(request)
         for job in batch:
@@ -212,7 +219,7 @@ class Worker:
             # asking when the next retry is due (a round trip per claim, of no use now).
             return
         timeout = self._config.poll_interval_seconds
-        if not any(n >= self._config.host_backlog for n in self._per_host.values()):
+        if self._hand.busiest() < self._config.host_backlog:
             try:
                 due_in = await self._queue.due_in()
             except Exception as exc:
@@ -234,35 +241,22 @@ class Worker:
     # sending
 
     def _start(self, job: Claimed) -> None:
-        self._in_hand[job.id, job.lease] = job
-        self._leased[job.id] = job.lease
-        self._per_host[job.host] += 1
-        waiting = self._waiting.get(job.host)
-        if waiting is None:
-            waiting = self._waiting[job.host] = deque()
-        waiting.append(job)
-        if self._lanes[job.host] < self._config.per_host_concurrency:
-            self._lanes[job.host] += 1
-            task = asyncio.create_task(self._lane(job.host, waiting))
+        if self._hand.take(job):
+            task = asyncio.create_task(self._lane(job.host))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _lane(self, host: str, waiting: deque[Claimed]) -> None:
+    async def _lane(self, host: str) -> None:
         """One of a host's at most `per_host_concurrency` senders: sends its deliveries in turn
         until none wait (a task per lane, not per delivery, and no semaphore to wait on)."""
         try:
-            while waiting:
-                job = waiting.popleft()
+            while (job := self._hand.next(host)) is not None:
                 try:
                     await self._deliver(job)
                 finally:
                     self._done(job)
         finally:
-            self._lanes[host] -= 1
-            if self._lanes[host] <= 0:
-                del self._lanes[host]
-                if not waiting:
-                    self._waiting.pop(host, None)
+            self._hand.close_lane(host)
 
     async def _deliver(self, job: Claimed) -> None:
         """One try; whatever happens it ends as a recorded try (or, cancelled, a released lease)."""
@@ -276,7 +270,7 @@ class Worker:
             result = await self._sender.send(request)
             finished = self._tries.sent(job, result)
         except asyncio.CancelledError:
-            self._abandoned[job.id] = job.lease
+            self._hand.abandon(job)
             raise
         except Exception as exc:
             self._repeats.failed("try", "a try failed inside the worker", exc)
@@ -286,34 +280,29 @@ class Worker:
         _observe(job, result)
 
     def _done(self, job: Claimed) -> None:
-        del self._in_hand[job.id, job.lease]
-        self._per_host[job.host] -= 1
-        remaining = self._per_host[job.host]
-        if remaining <= 0:
-            del self._per_host[job.host]
-        free = self._config.global_concurrency - len(self._in_hand)
+        remaining = self._hand.done(job)
+        free = self._config.global_concurrency - len(self._hand)
         # Wake the claimer when a host that was left out of claims (full) has room for half a
         # lane-set again, so it is refilled before its lanes run dry and in one claim with the
         # others that drained meanwhile, or when enough capacity is free for a claim.
         if remaining == self._config.refill_at or free == self._config.claim_threshold:
             self._wake.set()
 
-    async def _drain(self) -> None:
-        if self._tasks:
-            tasks = set(self._tasks)
+    async def _drain(self, beside: list[asyncio.Task[None]]) -> None:
+        """Give the tries in flight and the passes of the tasks beside the deliveries the grace
+        to finish, then cancel the lanes still sending."""
+        tasks = {*self._tasks, *beside}
+        if tasks:
             _, late = await asyncio.wait(tasks, timeout=self._config.shutdown_grace_seconds)
-            for task in late:
+            lanes = late - set(beside)
+            for task in lanes:
                 task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        for waiting in self._waiting.values():
-            self._abandoned.update((job.id, job.lease) for job in waiting)
-            waiting.clear()
+            await asyncio.gather(*lanes, return_exceptions=True)
+        self._hand.abandon_waiting()
 
     def _recorded(self, batch: list[Finished], stopped: frozenset[str]) -> None:
         for finished in batch:
-            # Only this claim's lease: the delivery may have been claimed again since.
-            if self._leased.get(finished.delivery_id) == finished.lease:
-                del self._leased[finished.delivery_id]
+            self._hand.recorded(finished.delivery_id, finished.lease)
         exhausted = [t for t in batch if t.state is models.DeliveryState.FAILED]
         if exhausted and self._on_exhausted is not None:
             # Rare (a delivery's last try failed), and told in a task of its own so that the
@@ -331,12 +320,13 @@ class Worker:
             log.exception("reporting %d exhausted deliveries failed", len(exhausted))
 
     async def _release_abandoned(self) -> None:
+        abandoned = self._hand.abandoned()
         try:
-            await self._queue.release(self._abandoned)
+            await self._queue.release(abandoned)
         except Exception as exc:
             self._repeats.failed("release", "returning untried deliveries failed", exc)
             log.warning(
-                "%d untried deliveries are due again when their leases expire", len(self._abandoned)
+                "%d untried deliveries are due again when their leases expire", len(abandoned)
             )
 
     # side tasks
@@ -359,7 +349,7 @@ class Worker:
             await asyncio.sleep(interval)
             try:
                 await self._queue.extend(
-                    dict(self._leased), lease_seconds=self._config.lease_seconds
+                    self._hand.leases(), lease_seconds=self._config.lease_seconds
                 )
             except Exception as exc:
                 self._repeats.failed("renew", "renewing the leases held failed", exc)
