@@ -129,6 +129,23 @@ async def test_a_retry_is_not_due_before_its_time(store: Store) -> None:
     assert (again.id, again.attempt) == (job.id, 2)
 
 
+async def test_the_next_due_time_leaves_out_the_hosts_asked_to(store: Store) -> None:
+    await _queue(store, 1, urls=("http://dead.test/hook", "http://a.test/hook"))
+    jobs = await _claim(store, 10)
+    (retried,) = [job for job in jobs if job.host == "a.test:80"]
+    (dead,) = [job for job in jobs if job.host == "dead.test:80"]
+    await store.queue.finish([tried(retried, retry_in=30)], now=utcnow())
+    await store.queue.release({dead.id: dead.lease})
+    # The dead host's delivery is due now; left out, the next due is a.test's retry.
+    due_now = await store.queue.due_in()
+    assert due_now is not None
+    assert due_now <= 0
+    due_later = await store.queue.due_in(["dead.test:80"])
+    assert due_later is not None
+    assert 20 < due_later <= 30
+    assert await store.queue.due_in(["dead.test:80", "a.test:80"]) is None
+
+
 async def _move_due(store: Store, delivery_id: str, by: timedelta) -> None:
     """Move a delivery's due time, as if `-by` had passed."""
     table = schema.deliveries

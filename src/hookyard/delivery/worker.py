@@ -96,6 +96,7 @@ class Worker:
             backoff=backoff,
         )
         self._wake = asyncio.Event()
+        self._retry_wake: asyncio.TimerHandle | None = None
         self._hand = InHand(config.per_host_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self.listening = asyncio.Event()
@@ -157,6 +158,8 @@ class Worker:
             await self._release_abandoned()
             await self._beating.forget()
             unsubscribe()
+            if self._retry_wake is not None:
+                self._retry_wake.cancel()
 
     def _supervised(
         self, name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event | None = None
@@ -210,24 +213,24 @@ class Worker:
 
     async def _idle(self) -> None:
         """Everything claimable is claimed: sleep until a wake-up (a publish, a host with room
-        again, capacity freed), the next due retry, or the poll interval. While some hosts are
-        full their deliveries are due but not claimable, so the next due time says nothing:
-        sleep until a host has room (that wakes the claimer) instead of looping on empty claims.
-        """
+        again, capacity freed), the next due delivery of a host that has room, or the poll
+        interval. A full host's deliveries are due but not claimable, so they are left out of
+        the next due time: a dead host with a backlog neither makes the claimer spin on empty
+        claims nor sleep through the healthy hosts' due deliveries."""
         if self._wake.is_set():
             # Work arrived while claiming (a publish at a high rate): claim again at once, without
             # asking when the next retry is due (a round trip per claim, of no use now).
             return
         timeout = self._config.poll_interval_seconds
-        if self._hand.busiest() < self._config.host_backlog:
-            try:
-                due_in = await self._queue.due_in()
-            except Exception as exc:
-                self._repeats.failed("next-due", "reading when the next retry is due failed", exc)
-            else:
-                self._repeats.recovered("next-due", "reading when the next retry is due")
-                if due_in is not None:
-                    timeout = min(timeout, max(0.0, due_in))
+        full = [host for host, n in self._hand.per_host().items() if n >= self._config.host_backlog]
+        try:
+            due_in = await self._queue.due_in(full)
+        except Exception as exc:
+            self._repeats.failed("next-due", "reading when the next retry is due failed", exc)
+        else:
+            self._repeats.recovered("next-due", "reading when the next retry is due")
+            if due_in is not None:
+                timeout = min(timeout, max(0.0, due_in))
         await self._sleep(timeout)
 
     async def _sleep(self, timeout: float) -> None:
@@ -303,6 +306,9 @@ class Worker:
     def _recorded(self, batch: list[Finished], stopped: frozenset[str]) -> None:
         for finished in batch:
             self._hand.recorded(finished.delivery_id, finished.lease)
+        retries = [t.retry_at for t in batch if t.retry_at is not None and not t.succeeded]
+        if retries:
+            self._wake_for_retry((min(retries) - self._now()).total_seconds())
         exhausted = [t for t in batch if t.state is models.DeliveryState.FAILED]
         if exhausted and self._on_exhausted is not None:
             # Rare (a delivery's last try failed), and told in a task of its own so that the
@@ -310,6 +316,19 @@ class Worker:
             report = asyncio.create_task(self._report(self._on_exhausted, exhausted, stopped))
             self._reports.add(report)
             report.add_done_callback(self._reports.discard)
+
+    def _wake_for_retry(self, delay: float) -> None:
+        """Wake the claimer when a retry this worker recorded is due: nothing else would (no
+        publish, no wake-up from another process), and the poll interval may be long."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        when = now + max(0.0, delay)
+        pending = self._retry_wake
+        if pending is not None and not pending.cancelled() and now < pending.when() <= when:
+            return  # an earlier wake-up is still to come
+        if pending is not None:
+            pending.cancel()
+        self._retry_wake = loop.call_at(when, self._wake.set)
 
     async def _report(
         self, hook: ExhaustedHook, exhausted: list[Finished], stopped: frozenset[str]

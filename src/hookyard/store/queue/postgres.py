@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -265,7 +265,7 @@ SELECT extract(epoch FROM min(first.next_attempt_at) - timezone('UTC', now()))::
 FROM hosts h CROSS JOIN LATERAL (
     SELECT x.next_attempt_at FROM deliveries x WHERE x.state = 'pending' AND x.host = h.host
     ORDER BY x.next_attempt_at LIMIT 1) AS first
-WHERE h.host IS NOT NULL
+WHERE h.host IS NOT NULL AND h.host <> ALL($2::text[])
 """
 
 
@@ -466,9 +466,9 @@ class PostgresQueue:
             count = await connection.fetchval(RELEASE_EXPIRED)
         return int(count or 0)
 
-    async def due_in(self) -> float | None:
+    async def due_in(self, excluding: Collection[str] = ()) -> float | None:
         async with self._fast_connection() as connection:
-            due_in = await connection.fetchval(DUE_IN, MAX_HOSTS)
+            due_in = await connection.fetchval(DUE_IN, MAX_HOSTS, list(excluding))
         return None if due_in is None else float(due_in)
 
     # wake-ups

@@ -19,7 +19,7 @@ over is recorded as an attempt (it happened) but changes neither the delivery no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -226,9 +226,10 @@ class QueueBackend(Protocol):
         stalled) become due again; how many."""
         ...
 
-    async def due_in(self) -> float | None:
+    async def due_in(self, excluding: Collection[str] = ()) -> float | None:
         """Seconds until the earliest pending delivery is due by the database's clock (0 or
-        less: due now), or None when none is pending."""
+        less: due now), or None when none is pending; hosts in `excluding` (those the worker
+        holds as many of as it takes) are left out."""
         ...
 
     async def listen(self, callback: Callback, ready: Callback) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -319,8 +319,9 @@ class SqliteQueue:
     async def release_expired(self) -> int:
         return await self._run(_release_expired)
 
-    async def due_in(self) -> float | None:
-        return await self._run(_due_in)
+    async def due_in(self, excluding: Collection[str] = ()) -> float | None:
+        left_out = frozenset(excluding)
+        return await self._run(lambda connection: _due_in(connection, left_out))
 
     # wake-ups: one process, one database file; `Wakeup` carries them in process
 
@@ -373,11 +374,13 @@ def _hosts(connection: sqlite3.Connection, after: str) -> Iterator[str]:
         yield host
 
 
-def _due_in(connection: sqlite3.Connection) -> float | None:
+def _due_in(connection: sqlite3.Connection, excluding: frozenset[str]) -> float | None:
     """Seconds from the database's now to the earliest due time of the first `MAX_HOSTS`
-    hosts' pending deliveries."""
+    hosts' pending deliveries, hosts in `excluding` left out."""
     firsts = (
-        connection.execute(FIRST_DUE_OF_HOST, (host,)).fetchone() for host in _hosts(connection, "")
+        connection.execute(FIRST_DUE_OF_HOST, (host,)).fetchone()
+        for host in _hosts(connection, "")
+        if host not in excluding
     )
     first = read_stamp(min((row[0] for row in firsts if row is not None), default=None))
     if first is None:
