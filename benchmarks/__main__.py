@@ -38,6 +38,7 @@ from benchmarks.bench import FULL, SMOKE, Bench, Sizes
 SCENARIOS = (
     "throughput",
     "latency",
+    "latency-curve",
     "fan-out",
     "isolation",
     "scale-out",
@@ -69,9 +70,16 @@ def _throughput(bench: Bench) -> None:
 
 def _latency(bench: Bench) -> None:
     _attempt(bench, "ceiling latency", lambda: latency.ceiling(bench))
+    _attempt(bench, "publisher lag", lambda: latency.publisher_lag(bench))
     for dialect in bench.dialects:
         _attempt(bench, f"hookyard latency {dialect}", partial(latency.hookyard, bench, dialect))
         goals.latency(bench.report, dialect, bench.sizes.latency_rate)
+
+
+def _latency_curve(bench: Bench) -> None:
+    for dialect in bench.dialects:
+        _attempt(bench, f"latency curve {dialect}", partial(latency.curve, bench, dialect))
+        goals.latency_curve(bench.report, dialect)
 
 
 def _fan_out(bench: Bench) -> None:
@@ -160,6 +168,7 @@ def _retention(bench: Bench) -> None:
 RUNNERS: dict[str, Callable[[Bench], None]] = {
     "throughput": _throughput,
     "latency": _latency,
+    "latency-curve": _latency_curve,
     "fan-out": _fan_out,
     "isolation": _isolation,
     "scale-out": _scale_out,

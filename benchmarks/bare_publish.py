@@ -29,7 +29,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body += message.get("body", b"")
         if not message.get("more_body", False):
             break
-    orjson.loads(body)
+    if body:
+        orjson.loads(body)
     answer = orjson.dumps({"eventId": str(uuid.uuid4())})
     headers = [(b"content-length", str(len(answer)).encode()), *HEADERS]
     await send({"type": "http.response.start", "status": 202, "headers": headers})

@@ -21,6 +21,8 @@ class Sizes:
     batch_events: int = 500
     latency_rate: float = 1000.0
     latency_seconds: float = 30.0
+    curve_rates: tuple[float, ...] = (250.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0)
+    curve_seconds: float = 10.0
     fanout_records: int = 10_000
     isolation_hosts: int = 20
     isolation_rate: float = 10.0
@@ -58,6 +60,8 @@ SMOKE = Sizes(
     batch_events=20,
     latency_rate=40.0,
     latency_seconds=1.0,
+    curve_rates=(20.0, 40.0),
+    curve_seconds=1.0,
     fanout_records=200,
     isolation_hosts=3,
     isolation_rate=20.0,

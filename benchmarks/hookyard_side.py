@@ -111,18 +111,22 @@ class Deployment:
         return worker
 
     def wait_up(self, timeout: float = 60.0) -> None:
+        self.wait_up_at("/openapi.json", timeout)
+
+    def wait_up_at(self, path: str, timeout: float = 60.0) -> None:
+        """Until the API process answers a GET of `path` (any answer but a refused connection)."""
         api = self.api
         assert api is not None
 
         def up() -> bool:
             if not api.alive():
-                raise RuntimeError(f"hookyard exited at start:\n{api.tail()}")
+                raise RuntimeError(f"the API process exited at start:\n{api.tail()}")
             try:
-                return requests.get(f"{self.base_url}/openapi.json", timeout=2).status_code == 200
+                return requests.get(f"{self.base_url}{path}", timeout=2).status_code < 500
             except requests.RequestException:
                 return False
 
-        procs.wait_until(up, timeout, f"hookyard to answer on port {self.port}", step=0.1)
+        procs.wait_until(up, timeout, f"an answer on port {self.port}", step=0.1)
 
     def stop(self) -> None:
         for child in reversed(self.children):
@@ -362,15 +366,19 @@ class Publisher:
                 await self.close()
 
     async def steady(self, count: int, rate: float, first: int = 0) -> None:
-        """`count` single-event publishes at `rate` per second, each in its own request."""
+        """`count` single-event publishes at `rate` per second, each in its own request, open
+        loop: event i is due at start + i / rate, and its times (202, receipt) count from then,
+        so a slow 202 or a publisher that falls behind cannot hide a backlog."""
         timeout = aiohttp.ClientTimeout(total=60)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            start = time.monotonic()
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            start, wall = time.monotonic(), time.time()
             tasks = []
             for i in range(count):
                 delay = start + i / rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                self.published[first + i] = wall + i / rate
                 tasks.append(asyncio.create_task(self._one(session, first + i)))
             try:
                 await asyncio.gather(*tasks)
@@ -378,6 +386,5 @@ class Publisher:
                 await self.close()
 
     async def _one(self, session: aiohttp.ClientSession, seq: int) -> None:
-        self.published[seq] = time.time()
         await self._post(session, self._url, event(self.deployment, seq))
         self.accepted_at[seq] = time.time()

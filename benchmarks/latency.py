@@ -11,9 +11,9 @@ import json
 import subprocess
 import sys
 
-from benchmarks import databases, procs
+from benchmarks import databases, payloads, procs
 from benchmarks.bench import Bench
-from benchmarks.hookyard_side import Deployment, Publisher, provision
+from benchmarks.hookyard_side import Deployment, Publisher, Tenant, provision
 from benchmarks.receiver import ReceiverProcess
 from benchmarks.results import Run, latencies_ms, latency_figures, percentile, rate
 
@@ -35,9 +35,7 @@ def hookyard(bench: Bench, dialect: str) -> Run:
         receipts = receiver.first_receipts(place)
     run = Run("latency", "hookyard", dialect, count, stats["healthy_distinct"], stats["duplicates"])
     run.figures.update(latency_figures(latencies_ms(receipts, publisher.published)))
-    accepted = [
-        (publisher.accepted_at[seq] - sent) * 1000.0 for seq, sent in publisher.published.items()
-    ]
+    accepted = _accepted_ms(publisher)
     run.figures["accept_p50_ms"] = percentile(accepted, 0.50)
     run.figures["accept_p99_ms"] = percentile(accepted, 0.99)
     return bench.report.add(run)
@@ -133,3 +131,71 @@ def isolation(bench: Bench, dialect: str, blackhole: bool) -> Run:
         sum(per_port.get(str(p), 0) for p in receiver.blackhole)
     )
     return bench.report.add(run)
+
+
+def publisher_lag(bench: Bench) -> Run:
+    """The load generator against `benchmarks.bare_publish` (uvicorn answering 202 at once) at
+    the latency scenario's rate: its own lag, printed beside Hookyard's 202 times."""
+    sizes = bench.sizes
+    count = int(sizes.latency_rate * sizes.latency_seconds)
+    place = bench.place("latency-publisher-lag")
+    port = procs.free_port()
+    command = [sys.executable, "-m", "benchmarks.bare_publish", "--port", str(port)]
+    server = procs.Child(command, {}, place / "bare.log")
+    try:
+        lag = Deployment("", place, {}, port, server, tenant=BARE_TENANT)
+        lag.wait_up_at("/")
+        publisher = Publisher(lag)
+        asyncio.run(publisher.steady(count, sizes.latency_rate))
+    finally:
+        server.stop()
+    run = Run("latency", "publisher vs bare endpoint", "-", count, len(publisher.accepted_at), 0)
+    accepted = _accepted_ms(publisher)
+    run.figures["accept_p50_ms"] = percentile(accepted, 0.50)
+    run.figures["accept_p99_ms"] = percentile(accepted, 0.99)
+    return bench.report.add(run)
+
+
+def curve(bench: Bench, dialect: str) -> Run:
+    """Open-loop single publishes at rising rates on one `hookyard serve`, `curve_seconds` each,
+    until a step's p99 goes over `CURVE_P99_MS`: the highest rate that kept it."""
+    sizes = bench.sizes
+    place = bench.place(f"latency-curve-{dialect}")
+    run = Run("latency curve", "hookyard", dialect, 0, 0, 0)
+    best = 0.0
+    with (
+        databases.fresh(dialect, place) as url,
+        ReceiverProcess(healthy=1) as receiver,
+        Deployment.start(url, place) as deployment,
+    ):
+        provision(deployment, receiver.urls(), 1)
+        first = 0
+        for step_rate in sizes.curve_rates:
+            count = int(step_rate * sizes.curve_seconds)
+            publisher = Publisher(deployment)
+            asyncio.run(publisher.steady(count, step_rate, first))
+            stats = deployment.wait_delivered(receiver, first + count, sizes.timeout(count))
+            run.expected += count
+            run.received = stats["healthy_distinct"]
+            run.duplicates = stats["duplicates"]
+            values = latencies_ms(receiver.first_receipts(place), publisher.published)
+            p99 = percentile(values, 0.99)
+            run.figures[f"p99_ms_at_{step_rate:.0f}"] = p99
+            first += count
+            if p99 > CURVE_P99_MS:
+                break
+            best = step_rate
+    run.figures["highest_rate_p99_le_50ms"] = best
+    return bench.report.add(run)
+
+
+CURVE_P99_MS = 50.0
+BARE_TENANT = Tenant(payloads.COMPANY, payloads.BUSINESS_UNIT, "bare-client", "bare-secret")
+
+
+def _accepted_ms(publisher: Publisher) -> list[float]:
+    return [
+        (publisher.accepted_at[seq] - due) * 1000.0
+        for seq, due in publisher.published.items()
+        if seq in publisher.accepted_at
+    ]

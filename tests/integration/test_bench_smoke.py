@@ -57,6 +57,7 @@ def test_blackhole_accepts_and_never_answers() -> None:
 SMOKE_DATABASES = {
     "throughput": "sqlite",
     "latency": "postgres",
+    "latency-curve": "sqlite",
     "fan-out": "sqlite",
     "isolation": "sqlite",
     "scale-out": "postgres",
