@@ -8,12 +8,17 @@ made by another process takes effect within the time to live.
 looked the value up before that commit could otherwise put the old value back after `forget`; so a
 reader takes a `stamp()` before it reads and passes it to `put`, which keeps the value only if
 nothing was forgotten in between.
+
+`fetch` reads through the cache with one read in flight per key: when an entry expires under
+load, the requests that miss it together share one database read instead of each making one.
+A request that comes after a `forget` never shares a read that began before it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 from hookyard.clock import Monotonic
@@ -33,6 +38,7 @@ class TtlCache(Generic[K, V]):
         self._now = monotonic
         self._entries: dict[K, tuple[float, V]] = {}
         self._forgets = 0
+        self._loading: dict[K, asyncio.Future[V]] = {}
 
     def get(self, key: K) -> tuple[bool, V | None]:
         """(True, value) for a live entry, (False, None) otherwise."""
@@ -62,10 +68,37 @@ class TtlCache(Generic[K, V]):
         """Drop `key` and refuse every `put` from a read that began before now."""
         self._forgets += 1
         self._entries.pop(key, None)
+        self._loading.pop(key, None)
 
     def clear(self) -> None:
         self._forgets += 1
         self._entries.clear()
+        self._loading.clear()
+
+    async def fetch(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The live entry of `key`, or `load()`'s value (kept as `put` keeps it); callers that
+        miss together while a load is in flight share it."""
+        found, value = self.get(key)
+        if found:
+            return value  # type: ignore[return-value]  # a live entry holds a V
+        shared = self._loading.get(key)
+        if shared is not None:
+            return await asyncio.shield(shared)
+        stamp = self.stamp()
+        loading: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._loading[key] = loading
+        try:
+            value = await load()
+        except BaseException as exc:
+            loading.set_exception(exc)
+            loading.exception()  # retrieved: sharing callers, if any, raise it themselves
+            raise
+        finally:
+            if self._loading.get(key) is loading:
+                del self._loading[key]
+        loading.set_result(value)
+        self.put(key, value, stamp)
+        return value
 
     def __len__(self) -> int:
         return len(self._entries)

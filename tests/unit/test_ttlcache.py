@@ -3,6 +3,8 @@ injected clock: expiry, in-process invalidation that a slower reader cannot undo
 
 from __future__ import annotations
 
+import asyncio
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -77,3 +79,62 @@ def test_every_says_yes_at_most_once_per_interval() -> None:
     time.now += 0.01
     assert every.due()
     assert not every.due()
+
+
+async def test_misses_together_share_one_load() -> None:
+    cache: TtlCache[str, int] = TtlCache(1.0, monotonic=FakeClock())
+    gate = asyncio.Event()
+    loads = 0
+
+    async def load() -> int:
+        nonlocal loads
+        loads += 1
+        await gate.wait()
+        return 7
+
+    waiting = [asyncio.ensure_future(cache.fetch("a", load)) for _ in range(5)]
+    await asyncio.sleep(0)  # every fetch has started and found the load in flight
+    gate.set()
+    assert await asyncio.gather(*waiting) == [7] * 5
+    assert loads == 1
+    assert await cache.fetch("a", load) == 7
+    assert loads == 1
+
+
+async def test_a_fetch_after_a_forget_does_not_share_the_earlier_load() -> None:
+    cache: TtlCache[str, str] = TtlCache(1.0, monotonic=FakeClock())
+    gates = [asyncio.Event(), asyncio.Event()]
+    values = iter(["before the change", "after the change"])
+
+    async def load() -> str:
+        value = next(values)
+        await gates[0 if value.startswith("before") else 1].wait()
+        return value
+
+    early = asyncio.ensure_future(cache.fetch("a", load))
+    await asyncio.sleep(0)
+    cache.forget("a")  # the change commits while the early read is in flight
+    late = asyncio.ensure_future(cache.fetch("a", load))
+    await asyncio.sleep(0)
+    gates[0].set()
+    assert await early == "before the change"
+    gates[1].set()
+    assert await late == "after the change"
+    # Neither stale value was kept: the early read began before the forget.
+    assert cache.get("a") == (True, "after the change")
+
+
+async def test_a_failed_load_fails_every_sharer_and_is_not_kept() -> None:
+    cache: TtlCache[str, int] = TtlCache(1.0, monotonic=FakeClock())
+    gate = asyncio.Event()
+
+    async def load() -> int:
+        await gate.wait()
+        raise ConnectionError("database away")
+
+    waiting = [asyncio.ensure_future(cache.fetch("a", load)) for _ in range(3)]
+    await asyncio.sleep(0)
+    gate.set()
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
+    assert cache.get("a") == (False, None)

@@ -246,14 +246,9 @@ class TenantRepository:
 
     async def recent_connection(self, partner_id: str, company_id: str) -> bool:
         """`is_connected`, as read at most `cache_seconds` ago (see the module docstring)."""
-        key = (partner_id, company_id)
-        found, connected = self._connections.get(key)
-        if found:
-            return bool(connected)
-        stamp = self._connections.stamp()
-        connected = await self.is_connected(partner_id, company_id)
-        self._connections.put(key, connected, stamp)
-        return connected
+        return await self._connections.fetch(
+            (partner_id, company_id), lambda: self.is_connected(partner_id, company_id)
+        )
 
     # clients
 
@@ -270,13 +265,7 @@ class TenantRepository:
     async def recent_client(self, client_id: str) -> models.Client | None:
         """`client`, as read at most `cache_seconds` ago (see the module docstring): for token
         checks, not for checking a secret."""
-        found, client = self._clients.get(client_id)
-        if found:
-            return client
-        stamp = self._clients.stamp()
-        client = await self.client(client_id)
-        self._clients.put(client_id, client, stamp)
-        return client
+        return await self._clients.fetch(client_id, lambda: self.client(client_id))
 
     async def clients(self, company_id: str | None = None) -> list[models.Client]:
         statement = select(schema.clients).order_by(schema.clients.c.date_created)
