@@ -26,6 +26,7 @@ import psutil
 from benchmarks import (
     backlog,
     blackhole,
+    costs,
     databases,
     goals,
     latency,
@@ -47,6 +48,7 @@ SCENARIOS = (
     "blackhole",
     "cold-burst",
     "retention",
+    "costs",
 )
 
 
@@ -144,6 +146,19 @@ def _blackhole(bench: Bench) -> None:
         goals.blackhole(bench.report, dialect, pending)
 
 
+def _costs(bench: Bench) -> None:
+    if "postgres" not in bench.dialects:
+        return
+    rate = bench.sizes.costs_rate
+    for api, workers, times in ((1, 1, 1), (2, 2, 2)):
+        _attempt(
+            bench,
+            f"costs {api} API x {workers} workers",
+            partial(costs.measure, bench, api, workers, rate * times),
+        )
+    goals.costs(bench.report, rate)
+
+
 def _cold_burst(bench: Bench) -> None:
     for dialect in bench.dialects:
         _attempt(
@@ -177,6 +192,7 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "blackhole": _blackhole,
     "cold-burst": _cold_burst,
     "retention": _retention,
+    "costs": _costs,
 }
 
 

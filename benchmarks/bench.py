@@ -33,6 +33,8 @@ class Sizes:
     backlog_rows: int = 1_000_000
     backlog_deliveries: int = 20_000
     blackhole_pending: int = 5_000
+    costs_rate: float = 250.0
+    costs_seconds: float = 20.0
     cold_burst: int = 50_000
     retention_seconds: float = 600.0
     retention_keep_seconds: float = 5.0
@@ -72,6 +74,8 @@ SMOKE = Sizes(
     backlog_rows=2_000,
     backlog_deliveries=200,
     blackhole_pending=40,
+    costs_rate=20.0,
+    costs_seconds=1.0,
     cold_burst=400,
     retention_seconds=4.0,
     retention_keep_seconds=1.0,

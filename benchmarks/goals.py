@@ -159,3 +159,23 @@ def retention(report: Report, dialect: str) -> None:
         ratio = slow / fast
         what = "delivery rate with pruning / without"
         report.goal("retention", dialect, what, ratio, ">= 0.9", ratio >= 0.9)
+
+
+def costs(report: Report, rate: float) -> None:
+    """The capacity model (docs/scaling.md) checked: the small run's costs times the big run's
+    publishes and deliveries, against the CPU the big run spent."""
+    small = report.find("costs", f"1 API process(es), 1 worker(s), {rate:,.0f}/s", "postgres")
+    big = report.find("costs", f"2 API process(es), 2 worker(s), {2 * rate:,.0f}/s", "postgres")
+    if small is None or big is None or small.missing or big.missing:
+        return
+    publishes = big.expected / 8
+    for part, per, count in (
+        ("api", "api_cpu_ms_per_publish", publishes),
+        ("worker", "worker_cpu_ms_per_delivery", big.expected),
+        ("postgres", "postgres_cpu_ms_per_delivery", big.expected),
+    ):
+        predicted = small.figures.get(per, 0.0) * count / 1000.0
+        spent = big.figures.get(f"{part}_cpu_s", 0.0)
+        if predicted and spent:
+            what = f"{part} CPU of 2x2 at {2 * rate:,.0f}/s, spent / predicted"
+            report.goal("costs", "postgres", what, spent / predicted, "(reported)", True)

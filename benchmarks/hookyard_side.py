@@ -80,6 +80,7 @@ class Deployment:
         workers: int = 0,
         extra: dict[str, str] | None = None,
         command: str = "serve",
+        arguments: Sequence[str] = (),
     ) -> Deployment:
         """One `hookyard serve` (API and worker; `command="api"`: the API only), or (`split`)
         `workers` `hookyard worker` processes and no API: events then go in through the
@@ -91,7 +92,9 @@ class Deployment:
         api = (
             None
             if split
-            else procs.Child(_serve_command(port, command), env, scratch / f"{command}.log")
+            else procs.Child(
+                [*_serve_command(port, command), *arguments], env, scratch / f"{command}.log"
+            )
         )
         deployment = cls(database_url, scratch, env, port, api, tenant=tenant)
         try:
