@@ -30,6 +30,11 @@ def _is_option(param: Any) -> bool:
     return bool(param.param_type_name == "option")
 
 
+def _shown(params: list[Any]) -> list[Any]:
+    """The parameters `--help` shows (not a hidden option, such as `api --fd`)."""
+    return [param for param in params if not getattr(param, "hidden", False)]
+
+
 def commands(group: Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every leaf command under `group`, in the order `--help` lists them."""
     for name, command in group.commands.items():
@@ -61,11 +66,11 @@ def _option(param: Any) -> str:
 
 def _usage(path: tuple[str, ...], command: Command) -> str:
     parts = ["hookyard", *path]
-    for param in command.params:
+    for param in _shown(command.params):
         if not _is_option(param):
             shown = (param.name or "ARG").upper()
             parts.append(shown if param.required else f"[{shown}]")
-    if any(_is_option(p) for p in command.params):
+    if any(_is_option(p) for p in _shown(command.params)):
         parts.append("[OPTIONS]")
     return " ".join(parts)
 
@@ -75,7 +80,7 @@ def section(path: tuple[str, ...], command: Command) -> str:
     lines = [f"### `hookyard {' '.join(path)}`", "", " ".join((command.help or "").split()), ""]
     lines += ["```sh", _usage(path, command), "```", ""]
     arguments = [p for p in command.params if not _is_option(p)]
-    options = [p for p in command.params if _is_option(p)]
+    options = [p for p in _shown(command.params) if _is_option(p)]
     for argument in arguments:
         text = " ".join((getattr(argument, "help", None) or "").split())
         lines.append(f"- `{(argument.name or '').upper()}`: {text}".rstrip(": "))

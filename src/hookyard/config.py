@@ -92,6 +92,7 @@ class Settings(BaseSettings):
 
     proxy_headers: bool = True
     forwarded_allow_ips: str = "127.0.0.1"
+    api_processes: int = Field(1, ge=1, le=64)
 
     @field_validator("allowed_callback_networks", "approval_hosts", mode="before")
     @classmethod

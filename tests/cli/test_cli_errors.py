@@ -94,3 +94,17 @@ def test_help_shows_flags_as_flags(tmp_path: Path) -> None:
     done = _run(tmp_path, "companies", "list", "--help")
     assert "--json  Print JSON for scripts." in done.stdout
     assert "<bool>" not in done.stdout
+
+
+def test_several_api_processes_on_sqlite_are_refused_before_anything_changes(
+    tmp_path: Path,
+) -> None:
+    flag = _run(tmp_path, "api", "--port", "9", "--processes", "2")
+    variable = _run(tmp_path, "api", "--port", "9", api_processes="3")
+    assert flag.returncode == variable.returncode == 2
+    line = _one_error_line(flag)
+    assert line.startswith("error: --processes 2 needs PostgreSQL: SQLite has one writer.")
+    assert "SQLITE_BUSY" in line
+    assert "HOOKYARD_DATABASE_URL=postgresql://" in line
+    assert _one_error_line(variable).startswith("error: HOOKYARD_API_PROCESSES=3 needs PostgreSQL")
+    assert not (tmp_path / "data").exists()  # no database, no keys

@@ -50,6 +50,7 @@ RUN_BY_TESTS = {
     "hookyard keys generate jwt > /etc/hookyard/jwt.keys": "tests/e2e/test_many_hosts.py",
     "hookyard keys generate secret > /etc/hookyard/secret.keys": "tests/e2e/test_many_hosts.py",
     "hookyard check": "tests/cli/test_check.py",
+    "hookyard api --host 127.0.0.1 --port 8000 --processes 2": "tests/e2e/test_api_processes.py",
 }
 NEEDS_SYSTEMD = ("cp deploy/", "systemctl ")
 

@@ -1,5 +1,6 @@
 """`hookyard serve` (the API and a delivery worker in one process) and `hookyard api` (the API
-alone, beside any number of `hookyard worker` processes on one PostgreSQL).
+alone, beside any number of `hookyard worker` processes on one PostgreSQL; with `--processes N`,
+N processes serve its port: `hookyard.cli.supervisor`).
 
 Heavy imports wait until a command runs, so `hookyard --help` and other commands start fast."""
 
@@ -11,14 +12,16 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import structlog
 import typer
 
-from hookyard.cli import heap, logs, options
+from hookyard.cli import failures, heap, logs, options
 from hookyard.config import Settings
 
 if TYPE_CHECKING:
@@ -132,12 +135,15 @@ def _bind_problem(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host}:{port} ({exc.strerror}); pass another --host or --port"
 
 
-async def _serve(settings: Settings, sock: socket.socket, *, deliver: bool) -> int:
-    """Serve until stopped; behind a proxy, the client address comes from X-Forwarded-For when
-    the proxy's address is in HOOKYARD_FORWARDED_ALLOW_IPS (HOOKYARD_PROXY_HEADERS)."""
+async def _serve(
+    settings: Settings, sock: socket.socket, *, deliver: bool, watch_fd: int | None = None
+) -> int:
+    """Serve until stopped (or, with `watch_fd`, until the supervising parent is gone); behind a
+    proxy, the client address comes from X-Forwarded-For when the proxy's address is in
+    HOOKYARD_FORWARDED_ALLOW_IPS (HOOKYARD_PROXY_HEADERS)."""
     import uvicorn
 
-    from hookyard.cli import runtime
+    from hookyard.cli import runtime, supervisor
 
     wired = runtime.build(settings)
     app = wired.app()
@@ -160,6 +166,12 @@ async def _serve(settings: Settings, sock: socket.socket, *, deliver: bool) -> i
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     server = uvicorn.Server(config)
+
+    def parent_gone() -> None:
+        server.should_exit = True
+
+    if watch_fd is not None:
+        supervisor.watch_parent(watch_fd, parent_gone)
     heap.settle()
     await server.serve(sockets=[sock])
     return 1 if dead else 0
@@ -181,6 +193,17 @@ FORWARDED_ALLOW_IPS = typer.Option(
     "are trusted [default: HOOKYARD_FORWARDED_ALLOW_IPS, 127.0.0.1].",
     show_default=False,
 )
+PROCESSES = typer.Option(
+    None,
+    "--processes",
+    min=1,
+    max=64,
+    help="How many processes serve the port, on PostgreSQL only: this one binds it, starts them "
+    "and starts one again when it dies [default: HOOKYARD_API_PROCESSES, 1].",
+    show_default=False,
+)
+FD = typer.Option(None, "--fd", hidden=True)
+WATCH_FD = typer.Option(None, "--watch-fd", hidden=True)
 
 
 def start(
@@ -192,20 +215,27 @@ def start(
     migrated: bool = False,
     proxy_headers: bool | None = None,
     forwarded_allow_ips: str | None = None,
+    processes: int | None = None,
 ) -> None:
     """Migrate, check the keys, then serve until stopped (with a delivery worker when
-    `deliver`).
+    `deliver`; in `processes` API processes when not, on PostgreSQL).
 
     With a `banner`, it is printed on stdout instead of the start-up log lines, once the port is
     bound (so a busy port is reported before it, not after)."""
-    from hookyard.cli import database, startup
-    from hookyard.services import key_check
-
     # Links Hookyard builds (the issuer, entityUrl) name the address it serves unless told.
     os.environ.setdefault("HOOKYARD_PUBLIC_BASE_URL", base_url(host, port))
     settings = options.settings(
-        proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        api_processes=processes,
     )
+    count = 1 if deliver else settings.api_processes
+    if count > 1 and settings.is_sqlite:
+        asked = f"--processes {count}" if processes else f"HOOKYARD_API_PROCESSES={count}"
+        options.fail(_one_writer(count, asked))
+    from hookyard.cli import database, startup
+    from hookyard.services import key_check
+
     logs.configure(settings.log_level, settings.log_format)
     if not migrated:
         database.migrate(settings)
@@ -217,17 +247,88 @@ def start(
             "serving on %s (database %s, %s)",
             base_url(host, port),
             options.safe_url(settings.database_url),
-            "with a delivery worker" if deliver else "API only",
+            "with a delivery worker" if deliver else _api_only(count),
         )
     else:
         typer.echo(banner)
+    if count > 1:
+        flags = _child_flags(proxy_headers, forwarded_allow_ips)
+        raise typer.Exit(_supervise(sock, count, flags))
+    _run(settings, sock, deliver=deliver)
+
+
+def _one_writer(count: int, asked: str) -> str:
+    return (
+        f"{asked} needs PostgreSQL: SQLite has one writer. In one process Hookyard queues its "
+        "writes behind one lock and commits publishes that arrive together in one transaction; "
+        f"{count} processes would share neither and wait on each other for SQLite's file lock "
+        "(SQLITE_BUSY) instead. Serve SQLite with one process, or use PostgreSQL "
+        "(HOOKYARD_DATABASE_URL=postgresql://...) for several"
+    )
+
+
+def _api_only(count: int) -> str:
+    return "API only" if count == 1 else f"API only, {count} processes"
+
+
+def _child_flags(proxy_headers: bool | None, forwarded_allow_ips: str | None) -> list[str]:
+    """The flags given to the parent that its API processes need too (the rest of their settings
+    comes from the environment they inherit)."""
+    flags = []
+    if proxy_headers is not None:
+        flags.append("--proxy-headers" if proxy_headers else "--no-proxy-headers")
+    if forwarded_allow_ips is not None:
+        flags += ["--forwarded-allow-ips", forwarded_allow_ips]
+    return flags
+
+
+def _supervise(sock: socket.socket, count: int, flags: list[str]) -> int:
+    """Run `count` API processes on `sock` until stopped; the parent's exit code."""
+    from hookyard.cli import supervisor
+
+    debug = ["--debug"] if failures.debug else []
+    argv = [sys.executable, "-m", "hookyard", *debug, "api", *flags]
+    with supervisor.counted_together(os.environ) as env:
+        return asyncio.run(supervisor.Supervisor(argv, sock, count, env=env).run())
+
+
+def serve_inherited(
+    fd: int,
+    watch_fd: int | None,
+    *,
+    proxy_headers: bool | None = None,
+    forwarded_allow_ips: str | None = None,
+) -> None:
+    """Serve the API on the listening socket `fd`, inherited from `hookyard api --processes N`
+    (which migrated the database and checked the keys), until stopped or the pipe `watch_fd`
+    says the parent is gone."""
+    settings = options.settings(
+        proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips
+    )
+    logs.configure(settings.log_level, settings.log_format)
+    # N processes write to one log: each of their lines says which one wrote it.
+    structlog.contextvars.bind_contextvars(pid=os.getpid())
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError as exc:
+        options.fail(
+            f"--fd {fd} is not a socket this process inherited ({exc.strerror}); "
+            "`hookyard api --processes N` passes it to the processes it starts",
+            1,
+        )
+    _run(settings, sock, deliver=False, watch_fd=watch_fd)
+
+
+def _run(
+    settings: Settings, sock: socket.socket, *, deliver: bool, watch_fd: int | None = None
+) -> None:
     for number in (signal.SIGTERM, signal.SIGINT):
         # uvicorn shuts down gracefully on these, then raises them again with the handler that
         # was installed before it; a no-op one lets the process exit 0 after a clean stop.
         signal.signal(number, _after_graceful_stop)
     import uvloop
 
-    if uvloop.run(_serve(settings, sock, deliver=deliver)):
+    if uvloop.run(_serve(settings, sock, deliver=deliver, watch_fd=watch_fd)):
         raise typer.Exit(1)
 
 
@@ -241,7 +342,8 @@ def serve(
     proxy_headers: bool | None = PROXY_HEADERS,
     forwarded_allow_ips: str | None = FORWARDED_ALLOW_IPS,
 ) -> None:
-    """Migrate the database, then serve the API on HOST:PORT and deliver events."""
+    """Migrate the database, then serve the API on HOST:PORT and deliver events, in one process
+    (for more, run `hookyard api --processes N` and `hookyard worker` on PostgreSQL)."""
     start(
         host,
         port,
@@ -256,12 +358,21 @@ def api(
     port: int = PORT,
     proxy_headers: bool | None = PROXY_HEADERS,
     forwarded_allow_ips: str | None = FORWARDED_ALLOW_IPS,
+    processes: int | None = PROCESSES,
+    fd: int | None = FD,
+    watch_fd: int | None = WATCH_FD,
 ) -> None:
     """Migrate the database, then serve the API only; run `hookyard worker` beside it."""
+    if fd is not None:
+        serve_inherited(
+            fd, watch_fd, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips
+        )
+        return
     start(
         host,
         port,
         deliver=False,
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
+        processes=processes,
     )
