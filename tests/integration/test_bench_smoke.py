@@ -71,7 +71,13 @@ SMOKE_DATABASES = {
 
 
 # Scenarios that start two deployments (a baseline and a contender) get longer on a loaded machine.
-SMOKE_SECONDS = {"backlog": 240, "blackhole": 180, "costs": 180, "cold-burst": 180, "retention": 240}
+SMOKE_SECONDS = {
+    "backlog": 240,
+    "blackhole": 180,
+    "costs": 180,
+    "cold-burst": 180,
+    "retention": 240,
+}
 
 
 @pytest.mark.postgres
