@@ -3,7 +3,9 @@ each kind of connection (the write engine, the read engine and the hot-path thre
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import text
@@ -34,5 +36,41 @@ async def test_every_sqlite_connection_has_the_store_settings(tmp_path: Path) ->
             return {name: connection.execute(f"PRAGMA {name}").fetchone()[0] for name in EXPECTED}
 
         assert await store.db.run_write(read) == EXPECTED
+    finally:
+        await store.close()
+
+
+async def test_the_hot_connection_leaves_checkpoints_to_its_checkpointer(tmp_path: Path) -> None:
+    """The hot-path connection (which may run on the event loop) never checkpoints at commit;
+    the checkpointer thread copies what it wrote into the database file beside it."""
+    path = tmp_path / "hookyard.db"
+    store = Store(f"sqlite+aiosqlite:///{path}")
+    try:
+
+        def setting(connection: sqlite3.Connection) -> int:
+            return int(connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+        assert await store.db.run_write(setting, inline=True) == 0
+
+        def write(connection: sqlite3.Connection) -> None:
+            connection.execute("CREATE TABLE IF NOT EXISTS marks (n INTEGER)")
+            connection.execute("INSERT INTO marks VALUES (1)")
+
+        for inline in (True, False) * 20:
+            await store.db.run_write(write, inline=inline)
+
+        def in_the_file() -> int:
+            # `immutable` reads the database file alone, without the WAL: only what was
+            # checkpointed.
+            with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as reader:
+                try:
+                    return int(reader.execute("SELECT count(*) FROM marks").fetchone()[0])
+                except sqlite3.DatabaseError:  # no table yet, or a page caught mid-copy
+                    return 0
+
+        deadline = time.monotonic() + 20
+        while in_the_file() < 40:
+            assert time.monotonic() < deadline, "the WAL was not checkpointed into the file"
+            await asyncio.sleep(0.05)
     finally:
         await store.close()

@@ -1,8 +1,10 @@
-"""The delivery queue on SQLite: every hot statement, run whole in the writer thread.
+"""The delivery queue on SQLite: every hot statement, run whole on the hot-path connection.
 
 SQLite has one writer. Each operation here is one function run as one `BEGIN IMMEDIATE`
-transaction on a plain `sqlite3` connection in a thread of its own (`Database.run_write`): one
-hand-off per transaction instead of one per statement, and no SQLAlchemy on the hot path. The
+transaction on a plain `sqlite3` connection (`Database.run_write`): in a thread of its own, one
+hand-off per transaction instead of one per statement, and no SQLAlchemy on the hot path. Claims
+and ingests of a few events run on the event loop instead (`inline`): for them the hand-off to
+the thread and back cost more CPU than the transaction. The
 same asyncio lock guards the SQLAlchemy writer of the rarer repositories, so they never race.
 Datetimes are stored as the SQLAlchemy `UTCDateTime` columns store them (naive UTC text with
 microseconds), so both sides read each other's rows.
@@ -56,6 +58,9 @@ MATCHING = (
     " AND stop_reason IS NOT 'disconnected'))"
     " AND partition_value = ? AND (filter_value = '' OR filter_value = ?)"
 )
+INLINE_EVENTS = 4
+"""Ingests of at most this many events run on the event loop (`Database.run_write`); bigger
+ones, grouped publishes under load and batches, in the writer thread."""
 SEQUENCE_CHUNK = 500
 """Counter upserts per statement (3 parameters each, well under SQLite's parameter limit)."""
 # Upsert, then read back: SQLite's RETURNING costs more here than a second statement.
@@ -224,8 +229,8 @@ class SqliteQueue:
         # One writer: publishes that arrive while it writes share its next transaction.
         self.grouped = GroupCommit(self._ingest_now, flushes=1)
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._db.run_write(work)
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
+        return await self._db.run_write(work, inline=inline)
 
     # ingest
 
@@ -234,7 +239,10 @@ class SqliteQueue:
 
     async def _ingest_now(self, events: Sequence[NewEvent], now: datetime) -> list[Ingested]:
         try:
-            results = await self._run(lambda c: self._ingest(c, fanout.Fanout(events, now)))
+            inline = len(events) <= INLINE_EVENTS
+            results = await self._run(
+                lambda c: self._ingest(c, fanout.Fanout(events, now)), inline=inline
+            )
         except IntegrityError:
             # A concurrent publish with the same key won the race; its events are the answer.
             results = await self._run(lambda c: self._ingest(c, fanout.Fanout(events, now)))
@@ -266,7 +274,7 @@ class SqliteQueue:
     async def claim(self, request: ClaimRequest) -> list[Claimed]:
         if request.limit <= 0:
             return []
-        return await self._run(lambda connection: self._claim(connection, request))
+        return await self._run(lambda connection: self._claim(connection, request), inline=True)
 
     def _claim(self, connection: sqlite3.Connection, request: ClaimRequest) -> list[Claimed]:
         database_time = database_now(connection)
