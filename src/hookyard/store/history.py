@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, insert, select, true, update
+from sqlalchemy import Select, and_, bindparam, func, select, true, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import ids, models
 from hookyard.store import schema
 from hookyard.store.database import Database
-from hookyard.store.queue.fanout import callback_host
-from hookyard.store.queue.protocol import Ingested, NewEvent
 from hookyard.store.wakeup import Wakeup
 
 Announce = Callable[[AsyncConnection], Awaitable[None]]
@@ -254,22 +252,6 @@ class DeliveryHistory:
             self._wakeup.notify()
         return count
 
-    async def add_event_for(
-        self, event: NewEvent, targets: Sequence[tuple[str, str]], now: datetime
-    ) -> Ingested:
-        """Store `event` with one delivery to each (subscription id, callback url) of `targets`
-        only, whatever else would match it: a test event for one integrator's records."""
-        event_id = ids.prefixed(ids.EVENT)
-        rows = [_new_delivery(event_id, record, url, now) for record, url in targets]
-        async with self._db.write() as connection:
-            await connection.execute(insert(E), [_new_event(event, event_id, now)])
-            if rows:
-                await connection.execute(insert(D), rows)
-                await self._announce(connection)
-        if rows:
-            self._wakeup.notify()
-        return Ingested(event_id, len(rows), duplicate=False)
-
     async def _requeue(self, statement: Any) -> int:
         async with self._db.write() as connection:
             count = int((await connection.execute(statement)).rowcount or 0)
@@ -309,34 +291,5 @@ def _requeue(now: datetime) -> dict[str, Any]:
         "attempts": 0,
         "next_attempt_at": now,
         "locked_until": None,
-        "updated_at": now,
-    }
-
-
-def _new_event(event: NewEvent, event_id: str, now: datetime) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "product": event.product,
-        "event_type": event.event_type,
-        "company_id": event.company_id,
-        "partition_value": event.partition_value,
-        "filter_value": event.filter_value,
-        "body": event.body,
-        "publisher_id": event.publisher_id,
-        "idempotency_key": event.idempotency_key,
-        "created_at": now,
-    }
-
-
-def _new_delivery(event_id: str, record_id: str, url: str, now: datetime) -> dict[str, Any]:
-    return {
-        "id": ids.prefixed(ids.DELIVERY),
-        "event_id": event_id,
-        "subscription_id": record_id,
-        "host": callback_host(url),
-        "state": models.DeliveryState.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
         "updated_at": now,
     }

@@ -38,8 +38,19 @@ Leases = Mapping[str, str]
 
 
 @dataclass(frozen=True)
+class Target:
+    """A record an event is delivered to whatever else it would match (a test event's)."""
+
+    subscription_id: str
+    callback_url: str
+    client_id: str
+
+
+@dataclass(frozen=True)
 class NewEvent:
-    """An event to ingest; `body` is the exact payload every subscriber will receive."""
+    """An event to ingest; `body` is the exact payload every subscriber will receive.
+    `targets` set: delivered to those records only, never matched against subscriptions
+    (numbered like any other delivery to their (client, url))."""
 
     product: str
     event_type: str
@@ -49,6 +60,7 @@ class NewEvent:
     body: bytes
     publisher_id: str
     idempotency_key: str | None = None
+    targets: tuple[Target, ...] | None = None
 
 
 @dataclass(frozen=True)
