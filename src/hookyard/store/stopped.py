@@ -16,12 +16,7 @@ from hookyard.store.database import Database
 from hookyard.store.queue.protocol import QueueBackend
 
 S = schema.subscriptions
-D = schema.deliveries
-A = schema.attempts
 STOPPED = models.SubscriptionStatus.STOPPED.value
-ACTIVE = models.SubscriptionStatus.ACTIVE.value
-HELD = models.DeliveryState.HELD.value
-PENDING = models.DeliveryState.PENDING.value
 DISCONNECTED = "disconnected"
 """A partner's records Stopped because the company disconnected its app: never probed nor
 reactivated here, and nothing is held for them (the company withdrew the partner's access)."""
