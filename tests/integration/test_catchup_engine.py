@@ -7,14 +7,17 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+import orjson
 from sqlalchemy import select, update
 
-from hookyard import models
+from hookyard import catalog, models
 from hookyard.clock import utcnow
+from hookyard.services.approvals import Approvals
 from hookyard.services.deliveries import DeliveryService
+from hookyard.services.test_events import TestEvents
 from hookyard.store import Store, schema
 from tests.support import engine, tenancy
-from tests.support.actors import integrator
+from tests.support.actors import OPERATOR, integrator
 from tests.support.receiver import Behaviour, Receiver
 
 D, S, E = schema.deliveries, schema.subscriptions, schema.events
@@ -151,3 +154,32 @@ async def test_a_partner_record_stopped_by_a_disconnect_holds_nothing_and_is_not
     assert published.deliveries == 0
     assert await tenancy.delivery_states(store) == {}
     assert await store.stopped.urls() == []
+
+
+async def test_a_test_event_takes_the_next_sequence_number_of_its_url(
+    store: Store, receiver: Receiver
+) -> None:
+    tenant = await tenancy.add_tenant(store)
+    record = await tenancy.subscribe(store, tenant, "setups", "EquipmentCreated", receiver.url())
+    publisher = engine.events(store)
+    for item in ("e0", "e1"):
+        await publisher.publish("setups", _event(tenant.company_id, item), publisher_id="p")
+    approvals = Approvals(store, [])
+    test_events = TestEvents(
+        store, catalog.load(), public_base_url=engine.BASE_URL, approvals=approvals
+    )
+    sent = await test_events.send(OPERATOR, record_id=record, event_type="EquipmentUpdated")
+    assert sent.deliveries == 1
+    await publisher.publish("setups", _event(tenant.company_id, "e2"), publisher_id="p")
+
+    numbers = (await _numbers(store))[(tenant.client_id, receiver.url())]
+    assert sorted(numbers.values()) == [1, 2, 3, 4]
+    assert [numbers["e0"], numbers["e1"], numbers["e2"]] == [1, 2, 4]
+    async with engine.running_worker(store, per_host_concurrency=1) as _:
+        await receiver.wait_for(lambda: len(receiver.posts()) == 4, what="four deliveries")
+    by_type = {
+        orjson.loads(p.body)["eventType"]: p.headers["webhook-sequence"]
+        for p in receiver.posts()
+        if orjson.loads(p.body)["eventType"] == "EquipmentUpdated"
+    }
+    assert by_type == {"EquipmentUpdated": "3"}

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from hookyard import models
 from hookyard.clock import utcnow
 from hookyard.store import Store, schema
 from hookyard.store.history import Query
@@ -242,3 +243,42 @@ async def test_a_claim_hands_a_hosts_deliveries_over_in_due_order(store: Store) 
     claimed = await _claim(store, 100)
     assert len(claimed) == 40
     assert [job.id for job in claimed] == sorted(due, key=due.__getitem__)
+
+
+async def test_a_requeue_keeps_the_order_given_and_leaves_a_claimed_delivery_alone(
+    store: Store,
+) -> None:
+    await _queue(store, 3)
+    taken = (await _claim(store, 1))[0]
+    others = sorted(set(await tenancy.delivery_states(store)) - {taken.id})
+    order = [others[1], taken.id, others[0]]
+    not_in_flight = [s for s in models.DeliveryState if s is not models.DeliveryState.IN_FLIGHT]
+
+    assert await store.queue.requeue(order, now=utcnow(), states=not_in_flight) == 2
+
+    states = await tenancy.delivery_states(store)
+    assert states == {taken.id: "in_flight", others[0]: "pending", others[1]: "pending"}
+    assert [job.id for job in await _claim(store, 10)] == [others[1], others[0]]
+
+
+async def test_dropping_held_deliveries_drops_their_attempts_and_counts_them(
+    store: Store,
+) -> None:
+    await _queue(store, 3)
+    first = (await _claim(store, 1))[0]
+    await store.queue.finish([tried(first, stop=True)], now=utcnow())
+    states = await tenancy.delivery_states(store)
+    assert sorted(states.values()) == ["failed", "held", "held"]
+    async with store.db.write() as connection:
+        await connection.execute(update(schema.deliveries).values(state="held"))
+
+    long_ago = utcnow() - timedelta(days=1)
+    assert await store.queue.drop_held(0, long_ago) == {first.subscription_id: 3}
+
+    async with store.db.read() as connection:
+        kept = (await connection.execute(select(schema.deliveries.c.sequence))).scalars().all()
+        attempts = (await connection.execute(select(schema.attempts.c.id))).all()
+        held_dropped = (
+            await connection.execute(select(schema.subscriptions.c.held_dropped))
+        ).scalar_one()
+    assert (kept, attempts, held_dropped) == ([], [], 3)

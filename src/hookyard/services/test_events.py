@@ -1,5 +1,7 @@
 """Test events: an integrator exercises its receiver with an event of any event type of its
 products, delivered (signed, with retries, like any other) to its own records of one url only.
+It goes through the queue's ingest like any event, so its delivery takes the next
+`webhook-sequence` of its (client, url).
 A record of no catalog product (an alert url) gets none: Conflict.
 
 The event's fields are the product's catalog fields: the business unit (or other partition) and
@@ -9,6 +11,7 @@ event by ids it has never seen. It is never matched against other clients' subsc
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from hookyard import catalog, clock, errors, ids, models
@@ -16,7 +19,7 @@ from hookyard.services.access import Access, Actor
 from hookyard.services.approvals import Approvals
 from hookyard.services.events import new_event
 from hookyard.store import Store
-from hookyard.store.queue import Ingested, NewEvent
+from hookyard.store.queue import Ingested, NewEvent, Target
 from hookyard.store.subscriptions import Owner
 
 log = logging.getLogger("hookyard.test_events")
@@ -66,10 +69,9 @@ class TestEvents:
                 f"This url is {record.status.value}; reactivate it first, then send a test event."
             )
         await self._approvals.gate(Owner.of(record), record.callback_url)
-        event = self._event(product, record, event_type)
-        ingested = await self._store.history.add_event_for(
-            event, [(record.id, record.callback_url)], self._now()
-        )
+        target = Target(record.id, record.callback_url, record.client_id)
+        event = dataclasses.replace(self._event(product, record, event_type), targets=(target,))
+        (ingested,) = await self._store.queue.ingest([event], self._now())
         log.info(
             "test event sent",
             extra={"client_id": record.client_id, "event_id": ingested.event_id},

@@ -1,40 +1,35 @@
 """Delivery history: deliveries with their attempts, and putting deliveries back in the queue.
 
-Redelivering or recovering a delivery starts a new round of tries: its state becomes `pending`,
-due now, and its try counter starts again at 0 for the retry policy, while `earlier_attempts`
-keeps the tries before, so the next attempt row is number N+1 (earlier rows stay; nothing is
-deleted).
-Recovered deliveries fall due a microsecond apart in publish order, so they are claimed in it.
+Redelivering or recovering a delivery starts a new round of tries (written by the queue,
+`QueueBackend.requeue`; this module only chooses which deliveries): its state becomes
+`pending`, due now, and its try counter starts again at 0 for the retry policy, while
+`earlier_attempts` keeps the tries before, so the next attempt row is number N+1 (earlier rows
+stay; nothing is deleted). Recovered deliveries fall due a microsecond apart in publish order,
+so they are claimed in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, insert, select, true, update
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import ids, models
 from hookyard.store import schema
 from hookyard.store.database import Database
-from hookyard.store.queue.fanout import callback_host
-from hookyard.store.queue.protocol import Ingested, NewEvent
-from hookyard.store.wakeup import Wakeup
-
-Announce = Callable[[AsyncConnection], Awaitable[None]]
-"""Wakes other processes' workers once the connection's transaction commits."""
+from hookyard.store.queue.protocol import QueueBackend
 
 D = schema.deliveries
 S = schema.subscriptions
 E = schema.events
 A = schema.attempts
 SORT_LIMIT = 5000
-RECOVERABLE = (models.DeliveryState.HELD.value, models.DeliveryState.FAILED.value)
-REPLAY_STEP = timedelta(microseconds=1)
+RECOVERABLE = (models.DeliveryState.HELD, models.DeliveryState.FAILED)
+REDELIVERABLE = tuple(s for s in models.DeliveryState if s is not models.DeliveryState.IN_FLIGHT)
 
 
 @dataclass(frozen=True)
@@ -178,10 +173,9 @@ async def _many(connection: Any, records: Sequence[str]) -> bool:
 class DeliveryHistory:
     """Queries for inspecting, redelivering and recovering deliveries."""
 
-    def __init__(self, db: Database, wakeup: Wakeup, announce: Announce) -> None:
+    def __init__(self, db: Database, queue: QueueBackend) -> None:
         self._db = db
-        self._wakeup = wakeup
-        self._announce = announce
+        self._queue = queue
 
     async def get(self, delivery_id: str) -> DeliveryRecord | None:
         """One delivery with every attempt, or None."""
@@ -214,12 +208,7 @@ class DeliveryHistory:
 
     async def redeliver(self, delivery_id: str, *, now: datetime) -> bool:
         """Queue a delivery again unless a worker holds it now; whether it was queued."""
-        statement = (
-            update(D)
-            .where(and_(D.c.id == delivery_id, D.c.state != models.DeliveryState.IN_FLIGHT.value))
-            .values(_requeue(now))
-        )
-        return await self._requeue(statement) > 0
+        return await self._queue.requeue([delivery_id], now=now, states=REDELIVERABLE) > 0
 
     async def recover(
         self,
@@ -242,101 +231,17 @@ class DeliveryHistory:
         if companies is not None:
             records = records.where(S.c.company_id.in_(companies))
         chosen = select(D.c.id).where(
-            D.c.state.in_(RECOVERABLE),
+            D.c.state.in_([state.value for state in RECOVERABLE]),
             D.c.created_at >= since,
             D.c.subscription_id.in_(records.scalar_subquery()),
         )
-        async with self._db.write() as connection:
-            count = await requeue_in_order(connection, chosen, now)
-            if count:
-                await self._announce(connection)
-        if count:
-            self._wakeup.notify()
-        return count
-
-    async def add_event_for(
-        self, event: NewEvent, targets: Sequence[tuple[str, str]], now: datetime
-    ) -> Ingested:
-        """Store `event` with one delivery to each (subscription id, callback url) of `targets`
-        only, whatever else would match it: a test event for one integrator's records."""
-        event_id = ids.prefixed(ids.EVENT)
-        rows = [_new_delivery(event_id, record, url, now) for record, url in targets]
-        async with self._db.write() as connection:
-            await connection.execute(insert(E), [_new_event(event, event_id, now)])
-            if rows:
-                await connection.execute(insert(D), rows)
-                await self._announce(connection)
-        if rows:
-            self._wakeup.notify()
-        return Ingested(event_id, len(rows), duplicate=False)
-
-    async def _requeue(self, statement: Any) -> int:
-        async with self._db.write() as connection:
-            count = int((await connection.execute(statement)).rowcount or 0)
-            if count:
-                await self._announce(connection)
-        if count:
-            self._wakeup.notify()
-        return count
+        async with self._db.read() as connection:
+            found = await connection.execute(chosen.order_by(*publish_order()))
+            delivery_ids = list(found.scalars())
+        # Requeued only if still held or failed when the queue's transaction reads them.
+        return await self._queue.requeue(delivery_ids, now=now, states=RECOVERABLE)
 
 
 def publish_order() -> tuple[Any, ...]:
     """Deliveries in publish order: by sequence number (those made before numbering first)."""
     return (func.coalesce(D.c.sequence, 0), D.c.created_at, D.c.id)
-
-
-async def requeue_in_order(connection: AsyncConnection, chosen: Select[Any], now: datetime) -> int:
-    """Queue the deliveries `chosen` selects (by id) for a new round of tries, each due a
-    microsecond after the one published before it, so they are claimed in publish order."""
-    found = await connection.execute(chosen.order_by(*publish_order()))
-    rows = [
-        {"delivery_id": delivery_id, "due": now + REPLAY_STEP * index}
-        for index, (delivery_id,) in enumerate(found.all())
-    ]
-    if rows:
-        values = {**_requeue(now), "next_attempt_at": bindparam("due")}
-        await connection.execute(
-            update(D).where(D.c.id == bindparam("delivery_id")).values(values), rows
-        )
-    return len(rows)
-
-
-def _requeue(now: datetime) -> dict[str, Any]:
-    # Both right-hand sides read the row as it was: this round's tries join the earlier ones.
-    return {
-        "state": models.DeliveryState.PENDING.value,
-        "earlier_attempts": D.c.earlier_attempts + D.c.attempts,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "locked_until": None,
-        "updated_at": now,
-    }
-
-
-def _new_event(event: NewEvent, event_id: str, now: datetime) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "product": event.product,
-        "event_type": event.event_type,
-        "company_id": event.company_id,
-        "partition_value": event.partition_value,
-        "filter_value": event.filter_value,
-        "body": event.body,
-        "publisher_id": event.publisher_id,
-        "idempotency_key": event.idempotency_key,
-        "created_at": now,
-    }
-
-
-def _new_delivery(event_id: str, record_id: str, url: str, now: datetime) -> dict[str, Any]:
-    return {
-        "id": ids.prefixed(ids.DELIVERY),
-        "event_id": event_id,
-        "subscription_id": record_id,
-        "host": callback_host(url),
-        "state": models.DeliveryState.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
-    }

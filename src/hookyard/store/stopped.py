@@ -8,21 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import or_, select, update
 
 from hookyard import models
-from hookyard.store import history, schema
+from hookyard.store import schema
 from hookyard.store.database import Database
-from hookyard.store.history import Announce
-from hookyard.store.wakeup import Wakeup
+from hookyard.store.queue.protocol import QueueBackend
 
 S = schema.subscriptions
-D = schema.deliveries
-A = schema.attempts
 STOPPED = models.SubscriptionStatus.STOPPED.value
-ACTIVE = models.SubscriptionStatus.ACTIVE.value
-HELD = models.DeliveryState.HELD.value
-PENDING = models.DeliveryState.PENDING.value
 DISCONNECTED = "disconnected"
 """A partner's records Stopped because the company disconnected its app: never probed nor
 reactivated here, and nothing is held for them (the company withdrew the partner's access)."""
@@ -44,10 +38,9 @@ class StoppedUrl:
 class StoppedRepository:
     """Queries over Stopped records and their held deliveries."""
 
-    def __init__(self, db: Database, wakeup: Wakeup, announce: Announce) -> None:
+    def __init__(self, db: Database, queue: QueueBackend) -> None:
         self._db = db
-        self._wakeup = wakeup
-        self._announce = announce
+        self._queue = queue
 
     async def urls(self) -> list[StoppedUrl]:
         """Every (client, url) with Stopped records."""
@@ -90,37 +83,12 @@ class StoppedRepository:
     async def reactivate(self, record_ids: Sequence[str], now: datetime) -> int:
         """Make Stopped records Active and release their held deliveries in publish order (each
         due a microsecond after the one before); how many deliveries were released."""
-        async with self._db.write() as connection:
-            await connection.execute(
-                update(S)
-                .where(S.c.id.in_(record_ids), S.c.status == STOPPED)
-                .values(status=ACTIVE, status_changed_at=now, stop_reason=None)
-            )
-            held = select(D.c.id).where(D.c.subscription_id.in_(record_ids), D.c.state == HELD)
-            released = await history.requeue_in_order(connection, held, now)
-            if released:
-                await self._announce(connection)
-        if released:
-            self._wakeup.notify()
-        return released
+        return await self._queue.reactivate(record_ids, now=now)
 
     async def bound_held(self, cap: int, older_than: datetime) -> dict[str, int]:
         """Drop the held deliveries of Stopped records past `cap` per record (the oldest first)
         or made before `older_than`, and count them on the record; {record id: dropped now}."""
-        dropped: dict[str, int] = {}
-        async with self._db.write() as connection:
-            counts = await connection.execute(
-                select(D.c.subscription_id, func.count())
-                .select_from(D.join(S, S.c.id == D.c.subscription_id))
-                .where(S.c.status == STOPPED, D.c.state == HELD)
-                .group_by(D.c.subscription_id)
-            )
-            for record_id, held in counts.all():
-                doomed = await _doomed(connection, record_id, held - cap, older_than)
-                if doomed:
-                    await _drop(connection, record_id, doomed)
-                    dropped[record_id] = len(doomed)
-        return dropped
+        return await self._queue.drop_held(cap, older_than)
 
 
 def _stopped_url(group: list[Any]) -> StoppedUrl:
@@ -133,26 +101,4 @@ def _stopped_url(group: list[Any]) -> StoppedUrl:
         stopped_at=max(row.status_changed_at for row in group),
         last_probe_at=max(probes) if probes else None,
         auto_reactivate=any(bool(row.auto_reactivate) for row in group),
-    )
-
-
-async def _doomed(connection: Any, record_id: str, over: int, older_than: datetime) -> list[str]:
-    """The held deliveries of a record to drop: the `over` oldest, and any made too long ago."""
-    mine = and_(D.c.subscription_id == record_id, D.c.state == HELD)
-    oldest = select(D.c.id).where(mine).order_by(*history.publish_order())
-    chosen: set[str] = set()
-    if over > 0:
-        chosen.update(row[0] for row in (await connection.execute(oldest.limit(over))).all())
-    stale = select(D.c.id).where(mine, D.c.created_at < older_than)
-    chosen.update(row[0] for row in (await connection.execute(stale)).all())
-    return sorted(chosen)
-
-
-async def _drop(connection: Any, record_id: str, delivery_ids: list[str]) -> None:
-    await connection.execute(delete(A).where(A.c.delivery_id.in_(delivery_ids)))
-    await connection.execute(delete(D).where(D.c.id.in_(delivery_ids)))
-    await connection.execute(
-        update(S)
-        .where(S.c.id == record_id)
-        .values(held_dropped=S.c.held_dropped + len(delivery_ids))
     )

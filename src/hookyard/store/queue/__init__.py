@@ -22,6 +22,7 @@ from hookyard.store.queue.protocol import (
     Leases,
     NewEvent,
     QueueBackend,
+    Target,
 )
 from hookyard.store.queue.sqlite import SqliteQueue
 
@@ -33,6 +34,7 @@ __all__ = [
     "Leases",
     "NewEvent",
     "QueueBackend",
+    "Target",
     "backend_for",
     "callback_host",
 ]

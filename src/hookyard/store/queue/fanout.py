@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from hookyard import ids, models
 from hookyard.store import sequences
-from hookyard.store.queue.protocol import Ingested, NewEvent
+from hookyard.store.queue.protocol import Ingested, NewEvent, Target
 
 PENDING = models.DeliveryState.PENDING.value
 HELD = models.DeliveryState.HELD.value
@@ -85,6 +85,16 @@ def key(event: NewEvent) -> Key | None:
     return (event.publisher_id, event.idempotency_key)
 
 
+def targeted(event: NewEvent) -> list[Match]:
+    """The records a targeted event goes to, as matches (Active: the caller checked them; a
+    record Stopped since is held at claim)."""
+    return [_match(target) for target in event.targets or ()]
+
+
+def _match(target: Target) -> Match:
+    return (target.subscription_id, target.callback_url, target.client_id, ACTIVE)
+
+
 @dataclass
 class Rows:
     """The rows to insert, in `EVENT_COLUMNS` and `DELIVERY_COLUMNS` order, and the answer."""
@@ -113,8 +123,8 @@ class Fanout:
         return list(dict.fromkeys(k for k in map(key, self.events) if k is not None))
 
     def routes(self, existing: Mapping[Key, str]) -> list[Route]:
-        """The routes of the events that are not repeats, each once."""
-        fresh = (e for e in self.events if key(e) not in existing)
+        """The routes of the events that are not repeats and not targeted, each once."""
+        fresh = (e for e in self.events if key(e) not in existing and e.targets is None)
         return list(dict.fromkeys(map(route, fresh)))
 
     def rows(self, existing: Mapping[Key, str], matches: Mapping[Route, Sequence[Match]]) -> Rows:
@@ -131,7 +141,7 @@ class Fanout:
             if event_key is not None:
                 seen[event_key] = event_id
             rows.events.append(self._event_row(event, event_id))
-            found = matches.get(route(event), ())
+            found = targeted(event) if event.targets is not None else matches.get(route(event), ())
             rows.deliveries.extend(self._delivery_row(event_id, match) for match in found)
             rows.keys.extend((client, url) for _, url, client, _ in found)
             rows.results.append(Ingested(event_id, len(found), duplicate=False))

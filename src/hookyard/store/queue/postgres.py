@@ -27,16 +27,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookyard import ids
+from hookyard import ids, models
 from hookyard.store import outage, sequences
 from hookyard.store.queue import fanout
 from hookyard.store.queue.group import GroupCommit
 from hookyard.store.queue.protocol import (
     MAX_HOSTS,
+    REPLAY_STEP,
     Callback,
     Claimed,
     ClaimRequest,
@@ -87,7 +86,6 @@ COUNT_SEQUENCES = (
     " DO UPDATE SET last_sequence = s.last_sequence + excluded.last_sequence"
     " RETURNING client_id, callback_url, last_sequence"
 )
-NOTIFY = f"NOTIFY {CHANNEL}"
 # A new delivery is due at once by the database's clock: an API host whose clock runs ahead
 # would otherwise make every delivery it ingests wait out the skew.
 DUE_NOW_AT_THE_LATEST = {
@@ -253,6 +251,47 @@ RELEASE_EXPIRED = (
     " RETURNING 1) SELECT count(*), (SELECT pg_notify('hookyard_deliveries', '')"
     " WHERE EXISTS (SELECT 1 FROM released)) FROM released"
 )
+
+# requeue: redeliver, recover, and releasing the held deliveries of reactivated records;
+# $1/$2 the deliveries and their due times, $3 now, $4 the states they may be in
+
+REQUEUE = (
+    "WITH requeued AS (UPDATE deliveries d SET state = 'pending',"
+    " earlier_attempts = d.earlier_attempts + d.attempts, attempts = 0,"
+    " next_attempt_at = u.due, locked_until = NULL, lease_owner = NULL, updated_at = $3"
+    " FROM unnest($1::text[], $2::timestamp[]) AS u(id, due)"
+    " WHERE d.id = u.id AND d.state = ANY($4::text[]) RETURNING 1)"
+    " SELECT count(*), (SELECT pg_notify('hookyard_deliveries', '')"
+    " WHERE EXISTS (SELECT 1 FROM requeued)) FROM requeued"
+)
+REACTIVATE = (
+    "UPDATE subscriptions SET status = 'Active', status_changed_at = $2, stop_reason = NULL"
+    " WHERE id = ANY($1::text[]) AND status = 'Stopped'"
+)
+HELD_IN_PUBLISH_ORDER = (
+    "SELECT id FROM deliveries WHERE subscription_id = ANY($1::text[]) AND state = 'held'"
+    " ORDER BY coalesce(sequence, 0), created_at, id FOR UPDATE"
+)
+HELD_ONLY = [models.DeliveryState.HELD.value]
+
+# the held cap: what Stopped records hold is bounded in number and age
+
+HELD_PER_RECORD = (
+    "SELECT d.subscription_id, count(*) FROM deliveries d"
+    " JOIN subscriptions s ON s.id = d.subscription_id"
+    " WHERE s.status = 'Stopped' AND d.state = 'held' GROUP BY d.subscription_id"
+)
+# $1 record, $2 how many of the oldest, $3 made before: dropped too
+DOOMED = (
+    "SELECT id FROM (SELECT id FROM deliveries WHERE subscription_id = $1 AND state = 'held'"
+    " ORDER BY coalesce(sequence, 0), created_at, id LIMIT $2) AS oldest"
+    " UNION SELECT id FROM deliveries WHERE subscription_id = $1 AND state = 'held'"
+    " AND created_at < $3"
+)
+DROP_ATTEMPTS = "DELETE FROM attempts WHERE delivery_id = ANY($1::text[])"
+DROP = "DELETE FROM deliveries WHERE id = ANY($1::text[])"
+COUNT_DROPPED = "UPDATE subscriptions SET held_dropped = held_dropped + $1 WHERE id = $2"
+
 DUE_IN = """
 WITH RECURSIVE hosts(host, n) AS (
     (SELECT host, 1 FROM deliveries WHERE state = 'pending' ORDER BY host LIMIT 1)
@@ -471,6 +510,50 @@ class PostgresQueue:
             due_in = await connection.fetchval(DUE_IN, MAX_HOSTS, list(excluding))
         return None if due_in is None else float(due_in)
 
+    # requeue
+
+    async def requeue(
+        self,
+        delivery_ids: Sequence[str],
+        *,
+        now: datetime,
+        states: Collection[models.DeliveryState],
+    ) -> int:
+        if not delivery_ids:
+            return 0
+        wanted = sorted(state.value for state in states)
+        async with self._durable_connection() as connection:
+            count = await _requeue(connection, delivery_ids, now, wanted)
+        if count:
+            self._wake_local()
+        return count
+
+    async def reactivate(self, record_ids: Sequence[str], *, now: datetime) -> int:
+        if not record_ids:
+            return 0
+        records = list(record_ids)
+        async with self._durable_connection() as connection, connection.transaction():
+            await connection.execute(REACTIVATE, records, stamp(now))
+            held = [row[0] for row in await connection.fetch(HELD_IN_PUBLISH_ORDER, records)]
+            count = await _requeue(connection, held, now, HELD_ONLY)
+        if count:
+            self._wake_local()
+        return count
+
+    async def drop_held(self, cap: int, older_than: datetime) -> dict[str, int]:
+        dropped: dict[str, int] = {}
+        async with self._durable_connection() as connection, connection.transaction():
+            for record_id, held in await connection.fetch(HELD_PER_RECORD):
+                over = max(0, held - cap)
+                rows = await connection.fetch(DOOMED, record_id, over, stamp(older_than))
+                doomed = sorted(row[0] for row in rows)
+                if doomed:
+                    await connection.execute(DROP_ATTEMPTS, doomed)
+                    await connection.execute(DROP, doomed)
+                    await connection.execute(COUNT_DROPPED, len(doomed), record_id)
+                    dropped[record_id] = len(doomed)
+        return dropped
+
     # wake-ups
 
     async def listen(self, callback: Callback, ready: Callback) -> None:
@@ -490,9 +573,6 @@ class PostgresQueue:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 5)
-
-    async def announce(self, connection: AsyncConnection) -> None:
-        await connection.execute(text(NOTIFY))
 
     async def close(self) -> None:
         for pool in (self._durable, self._fast):
@@ -534,6 +614,16 @@ def _numbering(keys: Sequence[sequences.Key]) -> list[list[Any]]:
         sequences.backs(keys),
         *([list(column) for column in zip(*increments, strict=True)]),
     ]
+
+
+async def _requeue(
+    connection: asyncpg.Connection, delivery_ids: Sequence[str], now: datetime, states: list[str]
+) -> int:
+    if not delivery_ids:
+        return 0
+    dues = [stamp(now + REPLAY_STEP * index) for index in range(len(delivery_ids))]
+    row = await connection.fetchrow(REQUEUE, list(delivery_ids), dues, stamp(now), states)
+    return int(row[0]) if row is not None else 0
 
 
 def _lease_columns(leases: Leases) -> tuple[list[str], list[str]]:

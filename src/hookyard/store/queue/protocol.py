@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import ids, models
 
 ERROR_CHARS = 1000
+REPLAY_STEP = timedelta(microseconds=1)
+"""Requeued deliveries fall due this far apart, in the order given, so they are claimed in it."""
 MAX_HOSTS = 1000
 """At most this many callback hosts are looked at by one claim (see `ClaimRequest`)."""
 
@@ -38,8 +38,19 @@ Leases = Mapping[str, str]
 
 
 @dataclass(frozen=True)
+class Target:
+    """A record an event is delivered to whatever else it would match (a test event's)."""
+
+    subscription_id: str
+    callback_url: str
+    client_id: str
+
+
+@dataclass(frozen=True)
 class NewEvent:
-    """An event to ingest; `body` is the exact payload every subscriber will receive."""
+    """An event to ingest; `body` is the exact payload every subscriber will receive.
+    `targets` set: delivered to those records only, never matched against subscriptions
+    (numbered like any other delivery to their (client, url))."""
 
     product: str
     event_type: str
@@ -49,6 +60,7 @@ class NewEvent:
     body: bytes
     publisher_id: str
     idempotency_key: str | None = None
+    targets: tuple[Target, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +197,8 @@ class Finished:
 
 
 class QueueBackend(Protocol):
-    """The hot path of one database: ingest, claim, finish, leases, next due, wake-ups."""
+    """The hot path of one database: ingest, claim, finish, leases, next due, requeue,
+    wake-ups."""
 
     flush_writers: int
     """How many finish batches may be recorded at once (1 where there is one writer)."""
@@ -238,9 +251,30 @@ class QueueBackend(Protocol):
         listens again; a wake-up may have been missed, so it also calls `callback`)."""
         ...
 
-    async def announce(self, connection: AsyncConnection) -> None:
-        """Wake other processes' workers once `connection`'s transaction commits (for the
-        repositories that make deliveries due outside this seam: redeliver, recover)."""
+    async def requeue(
+        self,
+        delivery_ids: Sequence[str],
+        *,
+        now: datetime,
+        states: Collection[models.DeliveryState],
+    ) -> int:
+        """Start a new round of tries for those of `delivery_ids` still in one of `states` when
+        this transaction reads them (one a worker took since it was chosen is left alone): each
+        is pending, due at `now` plus `REPLAY_STEP` per place in `delivery_ids` (so they are
+        claimed in that order), its try counter at 0 with the tries so far kept as earlier
+        ones. How many were requeued; when any, workers are woken (of every process)."""
+        ...
+
+    async def reactivate(self, record_ids: Sequence[str], *, now: datetime) -> int:
+        """Make these records Active (those Stopped) and requeue their held deliveries in
+        publish order (by sequence number, those made before numbering first), in one
+        transaction; how many deliveries were released. Wakes workers like `requeue`."""
+        ...
+
+    async def drop_held(self, cap: int, older_than: datetime) -> dict[str, int]:
+        """Drop (with their attempts) the held deliveries of Stopped records past `cap` per
+        record, the oldest in publish order first, and those made before `older_than`, adding
+        each record's count to its `held_dropped`, in one transaction; {record id: dropped}."""
         ...
 
     async def close(self) -> None: ...

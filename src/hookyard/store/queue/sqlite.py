@@ -28,7 +28,6 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import ids, models
 from hookyard.store import sequences
@@ -37,6 +36,7 @@ from hookyard.store.queue import fanout
 from hookyard.store.queue.group import GroupCommit
 from hookyard.store.queue.protocol import (
     MAX_HOSTS,
+    REPLAY_STEP,
     Callback,
     Claimed,
     ClaimRequest,
@@ -177,6 +177,43 @@ RELEASE_EXPIRED = (
     "UPDATE deliveries SET state = 'pending', locked_until = NULL, lease_owner = NULL,"
     " next_attempt_at = ?, updated_at = ? WHERE state = 'in_flight' AND locked_until < ?"
 )
+
+# requeue: redeliver, recover, and releasing the held deliveries of reactivated records
+
+REQUEUE = (
+    "UPDATE deliveries SET state = 'pending', earlier_attempts = earlier_attempts + attempts,"
+    " attempts = 0, next_attempt_at = ?, locked_until = NULL, lease_owner = NULL,"
+    " updated_at = ? WHERE id = ? AND state IN (SELECT value FROM json_each(?))"
+)
+REACTIVATE = (
+    "UPDATE subscriptions SET status = 'Active', status_changed_at = ?, stop_reason = NULL"
+    " WHERE status = 'Stopped' AND id IN (SELECT value FROM json_each(?))"
+)
+HELD_IN_PUBLISH_ORDER = (
+    "SELECT id FROM deliveries WHERE state = 'held'"
+    " AND subscription_id IN (SELECT value FROM json_each(?))"
+    " ORDER BY coalesce(sequence, 0), created_at, id"
+)
+HELD_ONLY = '["held"]'
+
+# the held cap: what Stopped records hold is bounded in number and age
+
+HELD_PER_RECORD = (
+    "SELECT d.subscription_id, count(*) FROM deliveries d"
+    " JOIN subscriptions s ON s.id = d.subscription_id"
+    " WHERE s.status = 'Stopped' AND d.state = 'held' GROUP BY d.subscription_id"
+)
+OLDEST_HELD = (
+    "SELECT id FROM deliveries WHERE subscription_id = ? AND state = 'held'"
+    " ORDER BY coalesce(sequence, 0), created_at, id LIMIT ?"
+)
+STALE_HELD = (
+    "SELECT id FROM deliveries WHERE subscription_id = ? AND state = 'held' AND created_at < ?"
+)
+DROP_ATTEMPTS = "DELETE FROM attempts WHERE delivery_id IN (SELECT value FROM json_each(?))"
+DROP = "DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))"
+COUNT_DROPPED = "UPDATE subscriptions SET held_dropped = held_dropped + ? WHERE id = ?"
+
 FIRST_DUE_OF_HOST = (
     "SELECT next_attempt_at FROM deliveries WHERE state = 'pending' AND host = ?"
     " ORDER BY next_attempt_at LIMIT 1"
@@ -331,14 +368,39 @@ class SqliteQueue:
         left_out = frozenset(excluding)
         return await self._run(lambda connection: _due_in(connection, left_out))
 
+    # requeue
+
+    async def requeue(
+        self,
+        delivery_ids: Sequence[str],
+        *,
+        now: datetime,
+        states: Collection[models.DeliveryState],
+    ) -> int:
+        if not delivery_ids:
+            return 0
+        wanted = id_list(sorted(state.value for state in states))
+        count = await self._run(lambda c: _requeue(c, delivery_ids, now, wanted))
+        if count:
+            self._wake_local()
+        return count
+
+    async def reactivate(self, record_ids: Sequence[str], *, now: datetime) -> int:
+        if not record_ids:
+            return 0
+        count = await self._run(lambda connection: _reactivate(connection, record_ids, now))
+        if count:
+            self._wake_local()
+        return count
+
+    async def drop_held(self, cap: int, older_than: datetime) -> dict[str, int]:
+        return await self._run(lambda connection: _drop_held(connection, cap, older_than))
+
     # wake-ups: one process, one database file; `Wakeup` carries them in process
 
     async def listen(self, callback: Callback, ready: Callback) -> None:
         ready()
         await _forever()
-
-    async def announce(self, connection: AsyncConnection) -> None:
-        return None
 
     async def close(self) -> None:
         return None
@@ -411,6 +473,46 @@ def _release(connection: sqlite3.Connection, leases: Leases) -> None:
 def _release_expired(connection: sqlite3.Connection) -> int:
     now = stamp(database_now(connection))
     return max(0, int(connection.execute(RELEASE_EXPIRED, (now, now, now)).rowcount))
+
+
+def _requeue(
+    connection: sqlite3.Connection, delivery_ids: Sequence[str], now: datetime, states: str
+) -> int:
+    updated = stamp(now)
+    rows = [
+        (stamp(now + REPLAY_STEP * index), updated, delivery_id, states)
+        for index, delivery_id in enumerate(delivery_ids)
+    ]
+    return max(0, int(connection.executemany(REQUEUE, rows).rowcount))
+
+
+def _reactivate(connection: sqlite3.Connection, record_ids: Sequence[str], now: datetime) -> int:
+    records = id_list(record_ids)
+    connection.execute(REACTIVATE, (stamp(now), records))
+    held = [row[0] for row in connection.execute(HELD_IN_PUBLISH_ORDER, (records,))]
+    return _requeue(connection, held, now, HELD_ONLY)
+
+
+def _drop_held(connection: sqlite3.Connection, cap: int, older_than: datetime) -> dict[str, int]:
+    dropped: dict[str, int] = {}
+    for record_id, held in connection.execute(HELD_PER_RECORD).fetchall():
+        doomed = _doomed(connection, record_id, held - cap, stamp(older_than))
+        if doomed:
+            chosen = id_list(doomed)
+            connection.execute(DROP_ATTEMPTS, (chosen,))
+            connection.execute(DROP, (chosen,))
+            connection.execute(COUNT_DROPPED, (len(doomed), record_id))
+            dropped[record_id] = len(doomed)
+    return dropped
+
+
+def _doomed(connection: sqlite3.Connection, record_id: str, over: int, older: str) -> list[str]:
+    """The held deliveries of a record to drop: the `over` oldest, and any made too long ago."""
+    chosen: set[str] = set()
+    if over > 0:
+        chosen.update(row[0] for row in connection.execute(OLDEST_HELD, (record_id, over)))
+    chosen.update(row[0] for row in connection.execute(STALE_HELD, (record_id, older)))
+    return sorted(chosen)
 
 
 def _finish(
