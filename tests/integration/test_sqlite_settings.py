@@ -74,3 +74,37 @@ async def test_the_hot_connection_leaves_checkpoints_to_its_checkpointer(tmp_pat
             await asyncio.sleep(0.05)
     finally:
         await store.close()
+
+
+async def test_a_small_write_waits_for_another_connection_without_stopping_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Small writes run on the event loop; when another connection (another process, another
+    store) holds the write lock, the write waits in the writer thread, and the loop goes on."""
+    path = tmp_path / "hookyard.db"
+    store = Store(f"sqlite+aiosqlite:///{path}")
+    try:
+
+        def write(connection: sqlite3.Connection) -> str:
+            connection.execute("CREATE TABLE IF NOT EXISTS marks (n INTEGER)")
+            connection.execute("INSERT INTO marks VALUES (1)")
+            return "written"
+
+        await store.db.run_write(write, inline=True)
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            waiting = asyncio.ensure_future(store.db.run_write(write, inline=True))
+            ticks = 0
+            deadline = time.monotonic() + 20
+            while ticks < 50:  # the loop keeps turning while the write waits
+                assert time.monotonic() < deadline
+                assert not waiting.done()
+                await asyncio.sleep(0.001)
+                ticks += 1
+            await asyncio.to_thread(other.execute, "COMMIT")
+            assert await asyncio.wait_for(waiting, 20) == "written"
+        finally:
+            other.close()
+    finally:
+        await store.close()

@@ -152,7 +152,9 @@ class Database:
         with outage.translated(self.name):
             async with self._write_lock:
                 if inline:
-                    return self._hot.run_here(work)
+                    done, result = self._hot.run_here(work)
+                    if done:
+                        return result  # type: ignore[return-value]  # done: work's result
                 return await self._hot.run(work)
 
     @asynccontextmanager
@@ -200,10 +202,16 @@ class _SqliteThread:
         self._connection: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
 
-    def run_here(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """`work`'s result once its transaction committed, run on this thread."""
+    def run_here(self, work: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
+        """(True, `work`'s result) once its transaction committed, run on this thread; (False,
+        None), having done nothing, when another connection holds the write lock (another
+        process, or a store of its own in this one): waiting for it here would stop the event
+        loop, and with it whatever would let that connection finish, so the caller hands the
+        work to the thread, which waits."""
         try:
-            return self._transaction(work)
+            return True, self._transaction(work, wait=False)
+        except _Busy:
+            return False, None
         except sqlite3.Error as exc:
             raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
 
@@ -222,9 +230,15 @@ class _SqliteThread:
             if not future.done():
                 await asyncio.wait({future})
 
-    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _transaction(self, work: Callable[[sqlite3.Connection], T], *, wait: bool = True) -> T:
         connection = self._connect()
-        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(BUSY_WAIT if wait else NO_BUSY_WAIT)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not wait and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                raise _Busy from exc
+            raise
         try:
             result = work(connection)
         except BaseException:
@@ -258,6 +272,12 @@ class _SqliteThread:
 
 
 CHECKPOINT_SECONDS = 0.25
+BUSY_WAIT = "PRAGMA busy_timeout=30000"
+NO_BUSY_WAIT = "PRAGMA busy_timeout=0"
+
+
+class _Busy(Exception):
+    """Another connection holds the write lock, and this transaction was not to wait for it."""
 
 
 class _Checkpointer:
