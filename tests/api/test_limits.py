@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from hookyard.api.limits import deeper_than, json_depth
 from hookyard.cli.runtime import Runtime
+from tests.support import console
+from tests.support.tenants import bearer, make_tenant, token
 
 TOKEN = "/identity/connect/token"
 
@@ -84,3 +86,34 @@ JSON = st.recursive(
 def test_the_bracket_count_shortcut_agrees_with_parsing(value: object, limit: int) -> None:
     body = json.dumps(value).encode()
     assert deeper_than(body, limit) == (json_depth(value) > limit)
+
+
+async def test_a_query_parameter_given_twice_is_400_and_changes_nothing(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    tenant = await make_tenant(runtime)
+    record = await console.precon_record(runtime, tenant, "https://callback.example/hook")
+    headers = bearer(await token(api, tenant.client_id, tenant.secret))
+    unit = tenant.units[0].id
+    for method, path in (
+        ("GET", "/hookyard/api/v1/deliveries?eventId=evt_1&eventId=evt_2"),
+        ("GET", "/hookyard/api/v1/subscriptions?limit=1&limit=2&status=Active"),
+        (
+            "DELETE",
+            f"/webhooks/api/v1/precon/{unit}?url=https://callback.example/hook&url=https://x.example/",
+        ),
+        ("POST", "/events/api/v1/precon?x=1&x=2"),
+    ):
+        answer = await api.request(method, path, headers=headers)
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+        problem = answer.json()
+        assert list(problem["errors"]) in (["eventId"], ["limit"], ["url"], ["x"])
+        assert "send it once" in problem["detail"]
+    assert await runtime.store.subscriptions.get(record) is not None
+    assert await runtime.store.events.count() == 0
+
+
+async def test_console_pages_read_their_own_query_strings(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/console/?a=1&a=2")
+    assert answer.status_code != 400

@@ -39,6 +39,8 @@ def route(scope: Scope) -> tuple[str, bool] | None:
     """(product, batch) when `scope` is a publish request, else None."""
     if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
         return None
+    if scope.get("query_string"):
+        return None  # publishes take no query parameters: the routes judge any
     path: str = scope["path"]
     if not path.startswith(PREFIX):
         return None

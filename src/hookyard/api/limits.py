@@ -1,13 +1,20 @@
-"""Request limits, checked before any route runs: header size (431), body size (413, while the
-body streams in, declared or chunked) and JSON nesting depth (400)."""
+"""Request limits, checked before any route runs: header size (431), a query parameter given
+more than once (400: every parameter of the API is a single value, and a route would silently
+take one of them), body size (413, while the body streams in, declared or chunked) and JSON
+nesting depth (400). The console's pages (`/console`) read their own query strings."""
 
 from __future__ import annotations
+
+from collections import Counter
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookyard.api import problems
+
+CONSOLE = "/console"
 
 
 class RequestLimits:
@@ -30,6 +37,13 @@ class RequestLimits:
             detail = f"The request headers are larger than {self.max_header_bytes} bytes."
             await problems.problem(431, "Request headers too large", detail)(scope, receive, send)
             return
+        repeated = repeated_parameters(scope)
+        if repeated:
+            errors = {name: [f"is given {n} times; send it once"] for name, n in repeated.items()}
+            detail = "; ".join(f"{name}: {messages[0]}" for name, messages in errors.items())
+            answer = problems.problem(400, "Invalid request", detail, field_errors=errors)
+            await answer(scope, receive, send)
+            return
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(scope, receive, send)
@@ -46,6 +60,15 @@ class RequestLimits:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         await too_large(self.max_body_bytes)(scope, receive, send)
+
+
+def repeated_parameters(scope: Scope) -> dict[str, int]:
+    """The query parameters of an API request given more than once, with how many times."""
+    query: bytes = scope.get("query_string", b"")
+    if not query or scope["path"].startswith(CONSOLE):
+        return {}
+    counts = Counter(name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+    return {name: n for name, n in counts.items() if n > 1}
 
 
 def too_large(max_body_bytes: int) -> JSONResponse:
