@@ -17,6 +17,7 @@ holds within `cache_seconds`. The token endpoint itself always reads the client 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import secrets
@@ -64,6 +65,7 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+@functools.lru_cache(maxsize=4096)
 def secret_fingerprint(secret_hash: str) -> str:
     """What tokens carry of their client's secret: 16 hex digits of the SHA-256 of its stored hash
     (never the secret, nor the hash), so a new secret tells its tokens from the older ones."""

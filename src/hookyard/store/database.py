@@ -201,6 +201,8 @@ class _SqliteThread:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookyard-sqlite")
         self._connection: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
+        self._waits = True
+        """Whether the connection waits for a busy write lock (`busy_timeout`) now."""
 
     def run_here(self, work: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
         """(True, `work`'s result) once its transaction committed, run on this thread; (False,
@@ -232,7 +234,9 @@ class _SqliteThread:
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T], *, wait: bool = True) -> T:
         connection = self._connect()
-        connection.execute(BUSY_WAIT if wait else NO_BUSY_WAIT)
+        if wait != self._waits:  # a statement, so only when it changes
+            connection.execute(BUSY_WAIT if wait else NO_BUSY_WAIT)
+            self._waits = wait
         try:
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -254,6 +258,7 @@ class _SqliteThread:
             for pragma in (*SQLITE_PRAGMAS, "PRAGMA wal_autocheckpoint=0"):
                 connection.execute(pragma)
             self._connection = connection
+            self._waits = True  # SQLITE_PRAGMAS set the busy timeout
             self._checkpointer = _Checkpointer(self._path)
         return self._connection
 
