@@ -21,6 +21,7 @@ process owns the file), but the code reads the same as the PostgreSQL module's.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -220,8 +221,10 @@ FIRST_DUE_OF_HOST = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def stamp(value: datetime) -> str:
-    """A UTC-aware datetime as `UTCDateTime` stores it on SQLite."""
+    """A UTC-aware datetime as `UTCDateTime` stores it on SQLite. (Cached: an ingest's rows
+    share one time, four times in each delivery row.)"""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
