@@ -47,6 +47,10 @@ SQLITE_PRAGMAS = (
     # After a checkpoint the WAL file is cut back to this size; without a limit it keeps the size
     # of its largest burst for good, and under steady load the database's footprint only grows.
     "PRAGMA journal_size_limit=67108864",
+    # No connection checkpoints at commit (copying the WAL into the database and fsyncing both
+    # while it holds the write lock, tens of milliseconds every few seconds under load): the
+    # database's checkpointer thread does, beside the writers (`Database`).
+    "PRAGMA wal_autocheckpoint=0",
 )
 
 
@@ -106,6 +110,7 @@ class Database:
         self._file = parsed.database if parsed.database != ":memory:" else None
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._hot: _SqliteThread | None = None
+        self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
             self.writer = _sqlite_engine(self.url, begin="BEGIN IMMEDIATE", pool_size=1)
             self.reader = _sqlite_engine(self.url, begin="BEGIN", pool_size=pool_size)
@@ -132,6 +137,7 @@ class Database:
                 async with self.writer.begin() as connection:
                     yield connection
                 return
+            self._checkpoints()
             async with self._write_lock, self.writer.begin() as connection:
                 yield connection
 
@@ -149,6 +155,7 @@ class Database:
             )
         if self._hot is None:
             self._hot = _SqliteThread(self._file)
+        self._checkpoints()
         with outage.translated(self.name):
             async with self._write_lock:
                 if inline:
@@ -174,7 +181,15 @@ class Database:
             async with self.writer.connect() as connection:
                 yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
+    def _checkpoints(self) -> None:
+        """SQLite: the checkpointer runs from this process's first write on."""
+        if self._checkpointer is None and self._file is not None:
+            self._checkpointer = _Checkpointer(self._file)
+
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         if self._hot is not None:
             await self._hot.close()
             self._hot = None
@@ -189,18 +204,14 @@ class _SqliteThread:
 
     Handing a transaction to the thread and its result back costs about 0.1 ms of CPU (waking
     the thread, the GIL changing hands twice, waking the loop), more than a one-event ingest or
-    a claim costs; those run on the event loop instead. They must stay short, so this
-    connection never checkpoints the WAL at commit (`wal_autocheckpoint=0`, where a commit that
-    crosses 1,000 pages would copy them into the database and fsync while the loop waits): a
-    checkpointer thread with a connection of its own runs passive checkpoints every
-    `CHECKPOINT_SECONDS`, beside the writers, never blocking them.
+    a claim costs; those run on the event loop instead. They stay short: no connection
+    checkpoints at commit (`SQLITE_PRAGMAS`), the database's checkpointer does.
     """
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookyard-sqlite")
         self._connection: sqlite3.Connection | None = None
-        self._checkpointer: _Checkpointer | None = None
         self._waits = True
         """Whether the connection waits for a busy write lock (`busy_timeout`) now."""
 
@@ -255,11 +266,10 @@ class _SqliteThread:
         if self._connection is None:
             # Used from the loop's thread and this one, never at once (the write lock).
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            for pragma in (*SQLITE_PRAGMAS, "PRAGMA wal_autocheckpoint=0"):
+            for pragma in SQLITE_PRAGMAS:
                 connection.execute(pragma)
             self._connection = connection
             self._waits = True  # SQLITE_PRAGMAS set the busy timeout
-            self._checkpointer = _Checkpointer(self._path)
         return self._connection
 
     async def close(self) -> None:
@@ -268,9 +278,6 @@ class _SqliteThread:
         self._executor.shutdown(wait=True)
 
     def _close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
