@@ -405,7 +405,10 @@ class PostgresQueue:
         return results
 
     async def _ingest(self, plan: fanout.Fanout) -> list[Ingested]:
-        async with self._durable_connection() as connection, connection.transaction():
+        # No BEGIN and COMMIT round trips: the lookups need no transaction (a record subscribed
+        # or deleted meanwhile races the same way inside one), and the write is one statement,
+        # all or nothing on its own (events, deliveries, counters and the wake-up).
+        async with self._durable_connection() as connection:
             existing = await _existing(connection, plan.idempotency_keys())
             routes = plan.routes(existing)
             matches = await _matching(connection, routes)
