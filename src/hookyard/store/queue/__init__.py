@@ -1,9 +1,11 @@
 """The delivery queue's hot path behind one seam: `QueueBackend`, one module per database.
 
-    protocol.py   the seam: `QueueBackend` and the named rows it takes and gives
-    fanout.py     which deliveries an ingest makes (pure; both backends use it)
-    sqlite.py     every hot SQLite statement, run in the writer thread
-    postgres.py   every hot PostgreSQL statement, on asyncpg
+    protocol.py        the seam: `QueueBackend` and the named rows it takes and gives
+    fanout.py          which deliveries an ingest makes (pure; both backends use it)
+    group.py           publishes that arrive together share one transaction
+    sqlite.py          every hot SQLite statement, run on the hot-path connection
+    sqlite_writer.py   that connection, its thread and its WAL checkpointer
+    postgres.py        every hot PostgreSQL statement, on asyncpg
 
 `backend_for` is the one place that asks which database it is.
 """

@@ -1,11 +1,11 @@
 """The delivery queue on SQLite: every hot statement, run whole on the hot-path connection.
 
 SQLite has one writer. Each operation here is one function run as one `BEGIN IMMEDIATE`
-transaction on a plain `sqlite3` connection (`Database.run_write`): in a thread of its own, one
-hand-off per transaction instead of one per statement, and no SQLAlchemy on the hot path. Claims
-and ingests of a few events run on the event loop instead (`inline`): for them the hand-off to
-the thread and back cost more CPU than the transaction. The
-same asyncio lock guards the SQLAlchemy writer of the rarer repositories, so they never race.
+transaction on a plain `sqlite3` connection (`sqlite_writer.SqliteWriter`): in a thread of its
+own, one hand-off per transaction instead of one per statement, and no SQLAlchemy on the hot path.
+Claims and ingests of a few events run on the event loop instead (`inline`): for them the hand-off
+to the thread and back cost more CPU than the transaction. The same asyncio lock guards the
+SQLAlchemy writer of the rarer repositories, so they never race.
 Datetimes are stored as the SQLAlchemy `UTCDateTime` columns store them (naive UTC text with
 microseconds), so both sides read each other's rows.
 
@@ -46,6 +46,7 @@ from hookyard.store.queue.protocol import (
     Leases,
     NewEvent,
 )
+from hookyard.store.queue.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
 ACTIVE = models.SubscriptionStatus.ACTIVE.value
@@ -60,7 +61,7 @@ MATCHING = (
     " AND partition_value = ? AND (filter_value = '' OR filter_value = ?)"
 )
 INLINE_EVENTS = 4
-"""Ingests of at most this many events run on the event loop (`Database.run_write`); bigger
+"""Ingests of at most this many events run on the event loop (`SqliteWriter.run`); bigger
 ones, grouped publishes under load and batches, in the writer thread."""
 SEQUENCE_CHUNK = 500
 """Counter upserts per statement (3 parameters each, well under SQLite's parameter limit)."""
@@ -263,14 +264,15 @@ class SqliteQueue:
     """Whether ingest numbers deliveries per (client, url); off only to measure its cost."""
 
     def __init__(self, db: Database, wake_local: Callback) -> None:
-        self._db = db
+        self.writer = SqliteWriter(db)
+        """The hot-path connection every operation here runs on."""
         self._wake_local = wake_local
         self._after = ""
         # One writer: publishes that arrive while it writes share its next transaction.
         self.grouped = GroupCommit(self._ingest_now, flushes=1)
 
     async def _run(self, work: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
-        return await self._db.run_write(work, inline=inline)
+        return await self.writer.run(work, inline=inline)
 
     # ingest
 
@@ -406,7 +408,7 @@ class SqliteQueue:
         await _forever()
 
     async def close(self) -> None:
-        return None
+        await self.writer.close()
 
 
 def _count_sequences(
