@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from hookyard.store import outage
+from hookyard.store import dialect, outage
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -94,6 +94,8 @@ class Database:
         self.url = async_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
+        self.dialect_rules = dialect.of(parsed)
+        """What differs on this database (ask it, not `dialect`, which database it is)."""
         self.name = outage.database_name(self.url)
         self.file = parsed.database if parsed.database != ":memory:" and self.is_sqlite else None
         """SQLite: the database file (None in memory); None on PostgreSQL."""
