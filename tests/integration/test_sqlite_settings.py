@@ -11,6 +11,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from hookyard.store import Store
+from hookyard.store.queue.sqlite import SqliteQueue
+from hookyard.store.queue.sqlite_writer import SqliteWriter
 
 EXPECTED = {
     "journal_mode": "wal",
@@ -19,6 +21,12 @@ EXPECTED = {
     "journal_size_limit": 67108864,
     "wal_autocheckpoint": 0,
 }
+
+
+def _writer(store: Store) -> SqliteWriter:
+    """The hot-path connection of the store's delivery queue."""
+    assert isinstance(store.queue, SqliteQueue)
+    return store.queue.writer
 
 
 async def test_every_sqlite_connection_has_the_store_settings(tmp_path: Path) -> None:
@@ -36,7 +44,7 @@ async def test_every_sqlite_connection_has_the_store_settings(tmp_path: Path) ->
         def read(connection: sqlite3.Connection) -> dict[str, object]:
             return {name: connection.execute(f"PRAGMA {name}").fetchone()[0] for name in EXPECTED}
 
-        assert await store.db.run_write(read) == EXPECTED
+        assert await _writer(store).run(read) == EXPECTED
     finally:
         await store.close()
 
@@ -51,14 +59,14 @@ async def test_checkpoints_are_left_to_the_checkpointer(tmp_path: Path) -> None:
         def setting(connection: sqlite3.Connection) -> int:
             return int(connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
 
-        assert await store.db.run_write(setting, inline=True) == 0
+        assert await _writer(store).run(setting, inline=True) == 0
 
         def write(connection: sqlite3.Connection) -> None:
             connection.execute("CREATE TABLE IF NOT EXISTS marks (n INTEGER)")
             connection.execute("INSERT INTO marks VALUES (1)")
 
         for inline in (True, False) * 20:
-            await store.db.run_write(write, inline=inline)
+            await _writer(store).run(write, inline=inline)
         async with store.db.write() as connection:
             await connection.execute(text("INSERT INTO marks VALUES (2)"))
 
@@ -93,11 +101,11 @@ async def test_a_small_write_waits_for_another_connection_without_stopping_the_l
             connection.execute("INSERT INTO marks VALUES (1)")
             return "written"
 
-        await store.db.run_write(write, inline=True)
+        await _writer(store).run(write, inline=True)
         other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
             other.execute("BEGIN IMMEDIATE")
-            waiting = asyncio.ensure_future(store.db.run_write(write, inline=True))
+            waiting = asyncio.ensure_future(_writer(store).run(write, inline=True))
             ticks = 0
             deadline = time.monotonic() + 20
             while ticks < 50:  # the loop keeps turning while the write waits

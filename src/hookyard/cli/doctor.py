@@ -88,8 +88,10 @@ def _missing_sqlite_file(settings: Settings) -> Finding | None:
     """A SQLite file that does not exist (opening it would create it: the check changes nothing)."""
     from sqlalchemy.engine import make_url
 
+    from hookyard.store import dialect
+
     url = make_url(settings.database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or Path(url.database).exists():
+    if not dialect.of(url).local_file or not url.database or Path(url.database).exists():
         return None
     return problem(
         f"database: there is no SQLite file at {url.database}; run `hookyard migrate` to create "
@@ -118,7 +120,7 @@ async def _database(settings: Settings) -> list[Finding]:
         findings = [ok(f"database {url} answers")]
         schema = await _schema(store)
         findings.append(schema)
-        findings += _clock(now, store.db.dialect)
+        findings += _clock(now, store.db.dialect_rules.name)
         if schema.level == "ok":
             findings += await _keys(settings)
         return findings
@@ -130,7 +132,7 @@ async def _database_now(store: Store) -> datetime | None:
     from sqlalchemy import text
 
     async with store.db.read() as connection:
-        if store.db.dialect == "sqlite":
+        if store.db.dialect_rules.local_file:  # this host's clock: nothing to compare
             await connection.execute(text("SELECT 1"))
             return None
         value: datetime = (await connection.execute(text("SELECT now()"))).scalar_one()

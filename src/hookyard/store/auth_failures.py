@@ -12,14 +12,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookyard import clock
-from hookyard.store import schema
+from hookyard.store import dialect, schema
 from hookyard.store.database import Database
 
 table = schema.token_failures
@@ -91,9 +89,8 @@ class AuthFailureRepository:
             await connection.execute(update(table).where(match).values(blocked_until=until))
         return failures
 
-    def _insert(self) -> Any:
-        dialect = sqlite if self._db.is_sqlite else postgresql
-        return dialect.insert(table)
+    def _insert(self) -> dialect.Upsert:
+        return self._db.dialect_rules.upsert(table)
 
     async def _remove_expired(self, cutoff: datetime, now: datetime) -> None:
         unblocked = or_(table.c.blocked_until.is_(None), table.c.blocked_until <= now)

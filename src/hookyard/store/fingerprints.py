@@ -7,14 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 
 from hookyard import clock
-from hookyard.store import schema
+from hookyard.store import dialect, schema
 from hookyard.store.database import Database
 
 table = schema.key_fingerprints
@@ -68,9 +66,9 @@ class KeyFingerprintRepository:
                 key = and_(table.c.kind == kind, table.c.kid == current)
                 await connection.execute(update(table).where(key).values(current_since=now))
 
-    def _insert(self) -> Any:
+    def _insert(self) -> dialect.Upsert:
         """An INSERT that can skip a row another process added first (two starting at once)."""
-        return (sqlite if self._db.is_sqlite else postgresql).insert(table)
+        return self._db.dialect_rules.upsert(table)
 
     async def forget(self, kind: str, kid: str) -> bool:
         """Remove a key's record (the key itself is not here); whether there was one."""

@@ -200,7 +200,7 @@ class DeliveryHistory:
                 if query.companies is not None:
                     owned = owned.where(S.c.company_id.in_(query.companies))
                 records = list((await connection.execute(owned)).scalars())
-                if self._db.is_sqlite:
+                if self._db.dialect_rules.walks_big_pages:
                     walk = await _many(connection, records)
             statement = list_statement(query, None if walk else records, walk=walk)
             rows = (await connection.execute(statement)).mappings().all()

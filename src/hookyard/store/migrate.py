@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from hookyard import errors
+from hookyard.store import dialect
 from hookyard.store.database import async_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -74,7 +75,7 @@ def upgrade_sync(url: str) -> Upgrade:
     """Bring the database at `url` to the newest schema (call outside an event loop)."""
     try:
         parsed = make_url(async_url(url))
-        if parsed.get_backend_name() == "sqlite" and parsed.database:
+        if dialect.of(parsed).local_file and parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         config = alembic_config(url)
         command.upgrade(config, "head")

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from hookyard import errors
+from hookyard.store import dialect
 
 RETRY_AFTER_SECONDS = 5
 FULL_RETRY_AFTER_SECONDS = 30
@@ -72,7 +73,7 @@ def database_name(url: str) -> str:
     """The database as an operator finds it: the SQLite file, or PostgreSQL's database and
     server (never the password)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    if dialect.of(parsed).local_file:
         return f"the SQLite file {parsed.database}"
     where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
     return f"the PostgreSQL database {parsed.database} on {where}"

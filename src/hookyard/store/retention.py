@@ -130,7 +130,7 @@ class Retention:
     async def needs_vacuum(self) -> bool:
         """Whether pruning must vacuum what it deleted: PostgreSQL with autovacuum off for the
         server or for one of the pruned tables. Never on SQLite, which reuses freed pages."""
-        if self._db.is_sqlite:
+        if not self._db.dialect_rules.vacuums:
             return False
         async with self._db.read() as connection:
             found = await connection.execute(AUTOVACUUM_OFF, {"tables": list(PRUNED_TABLES)})
@@ -176,7 +176,7 @@ class Retention:
         return Pruned(events=await self._unreferenced(connection, event_ids))
 
     def _locked(self, statement: Any) -> Any:
-        if self._db.is_sqlite:
+        if not self._db.dialect_rules.skip_locked:
             return statement
         return statement.with_for_update(skip_locked=True)
 

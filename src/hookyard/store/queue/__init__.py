@@ -1,9 +1,15 @@
 """The delivery queue's hot path behind one seam: `QueueBackend`, one module per database.
 
-    protocol.py   the seam: `QueueBackend` and the named rows it takes and gives
-    fanout.py     which deliveries an ingest makes (pure; both backends use it)
-    sqlite.py     every hot SQLite statement, run in the writer thread
-    postgres.py   every hot PostgreSQL statement, on asyncpg
+    protocol.py        the seam: `QueueBackend` and the named rows it takes and gives
+    fanout.py          which deliveries an ingest makes (pure; both backends use it)
+    group.py           publishes that arrive together share one transaction
+    sqlite.py          the SQLite backend: ingest, claim and leases, on the hot-path connection
+    sqlite_finish.py   its finishing of tries
+    sqlite_requeue.py  its requeueing and held cap
+    sqlite_values.py   how values go to and from its statements, and SQLite's clock
+    sqlite_writer.py   the hot-path connection, its thread and its WAL checkpointer
+    postgres.py        the PostgreSQL backend on asyncpg: ingest, claim, leases, wake-ups
+    postgres_finish.py, postgres_requeue.py, postgres_values.py   the same parts as SQLite's
 
 `backend_for` is the one place that asks which database it is.
 """

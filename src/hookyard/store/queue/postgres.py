@@ -16,6 +16,9 @@ Lease and due times are the database's: every hot statement reads the time as
 `timezone('UTC', now())` (the columns hold naive UTC), never a time a worker sends, so workers
 whose clocks disagree still agree on whose lease has expired and which retry is due; a new
 delivery is due at the database's now at the latest, whatever the publishing host's clock says.
+
+Finishing tries is `postgres_finish`, requeueing and the held cap `postgres_requeue`; this module
+has ingest, claim, leases and wake-ups, and the `QueueBackend` that runs them all.
 """
 
 from __future__ import annotations
@@ -23,19 +26,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from hookyard import ids, models
+from hookyard import models
 from hookyard.store import outage, sequences
-from hookyard.store.queue import fanout
+from hookyard.store.queue import fanout, postgres_finish, postgres_requeue
 from hookyard.store.queue.group import GroupCommit
+from hookyard.store.queue.postgres_values import columns, read_stamp
 from hookyard.store.queue.protocol import (
     MAX_HOSTS,
-    REPLAY_STEP,
     Callback,
     Claimed,
     ClaimRequest,
@@ -197,37 +200,6 @@ def claimed(row: Mapping[str, Any]) -> Claimed:
         )
 
 
-# finish: attempts and delivery states in one statement (the whole batch when all succeeded);
-# a try changes its delivery only while its claim still holds it (`lease_owner`), and a retry's
-# delay is laid on the database's clock
-
-RECORD = """
-WITH tried AS (
-    INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome,
-        status_code, error, response_body)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamp[], $5::float8[],
-        $6::text[], $7::int[], $8::text[], $9::text[])
-)
-UPDATE deliveries d SET state = u.state, attempts = u.tries,
-    next_attempt_at = timezone('UTC', now()) + u.delay * interval '1 second',
-    locked_until = NULL, lease_owner = NULL, updated_at = timezone('UTC', now()),
-    last_status = u.status, last_error = u.error
-FROM unnest($2::text[], $10::text[], $13::int[], $11::float8[], $7::int[], $8::text[],
-    $12::text[]) AS u(id, state, tries, delay, status, error, lease)
-WHERE d.id = u.id AND d.state = 'in_flight' AND d.lease_owner = u.lease
-"""
-RECORD_RETURNING = RECORD + "RETURNING d.id\n"
-STOP = (
-    "UPDATE subscriptions s SET status = 'Stopped', status_changed_at = timezone('UTC', now()),"
-    " stop_reason = u.reason FROM unnest($1::text[], $2::text[]) AS u(id, reason)"
-    " WHERE s.id = u.id AND s.status = 'Active' RETURNING s.id"
-)
-HOLD = (
-    "UPDATE deliveries SET state = 'held', updated_at = timezone('UTC', now())"
-    " WHERE state = 'pending' AND subscription_id = ANY(ARRAY(SELECT id FROM subscriptions"
-    " WHERE id = ANY($1::text[]) AND status <> 'Active'))"
-)
-
 # leases: $1 lease seconds (extend), then delivery ids and the tokens they are leased under
 
 EXTEND = (
@@ -252,46 +224,6 @@ RELEASE_EXPIRED = (
     " WHERE EXISTS (SELECT 1 FROM released)) FROM released"
 )
 
-# requeue: redeliver, recover, and releasing the held deliveries of reactivated records;
-# $1/$2 the deliveries and their due times, $3 now, $4 the states they may be in
-
-REQUEUE = (
-    "WITH requeued AS (UPDATE deliveries d SET state = 'pending',"
-    " earlier_attempts = d.earlier_attempts + d.attempts, attempts = 0,"
-    " next_attempt_at = u.due, locked_until = NULL, lease_owner = NULL, updated_at = $3"
-    " FROM unnest($1::text[], $2::timestamp[]) AS u(id, due)"
-    " WHERE d.id = u.id AND d.state = ANY($4::text[]) RETURNING 1)"
-    " SELECT count(*), (SELECT pg_notify('hookyard_deliveries', '')"
-    " WHERE EXISTS (SELECT 1 FROM requeued)) FROM requeued"
-)
-REACTIVATE = (
-    "UPDATE subscriptions SET status = 'Active', status_changed_at = $2, stop_reason = NULL"
-    " WHERE id = ANY($1::text[]) AND status = 'Stopped'"
-)
-HELD_IN_PUBLISH_ORDER = (
-    "SELECT id FROM deliveries WHERE subscription_id = ANY($1::text[]) AND state = 'held'"
-    " ORDER BY coalesce(sequence, 0), created_at, id FOR UPDATE"
-)
-HELD_ONLY = [models.DeliveryState.HELD.value]
-
-# the held cap: what Stopped records hold is bounded in number and age
-
-HELD_PER_RECORD = (
-    "SELECT d.subscription_id, count(*) FROM deliveries d"
-    " JOIN subscriptions s ON s.id = d.subscription_id"
-    " WHERE s.status = 'Stopped' AND d.state = 'held' GROUP BY d.subscription_id"
-)
-# $1 record, $2 how many of the oldest, $3 made before: dropped too
-DOOMED = (
-    "SELECT id FROM (SELECT id FROM deliveries WHERE subscription_id = $1 AND state = 'held'"
-    " ORDER BY coalesce(sequence, 0), created_at, id LIMIT $2) AS oldest"
-    " UNION SELECT id FROM deliveries WHERE subscription_id = $1 AND state = 'held'"
-    " AND created_at < $3"
-)
-DROP_ATTEMPTS = "DELETE FROM attempts WHERE delivery_id = ANY($1::text[])"
-DROP = "DELETE FROM deliveries WHERE id = ANY($1::text[])"
-COUNT_DROPPED = "UPDATE subscriptions SET held_dropped = held_dropped + $1 WHERE id = $2"
-
 DUE_IN = """
 WITH RECURSIVE hosts(host, n) AS (
     (SELECT host, 1 FROM deliveries WHERE state = 'pending' ORDER BY host LIMIT 1)
@@ -306,23 +238,6 @@ FROM hosts h CROSS JOIN LATERAL (
     ORDER BY x.next_attempt_at LIMIT 1) AS first
 WHERE h.host IS NOT NULL AND h.host <> ALL($2::text[])
 """
-
-
-def stamp(value: datetime) -> datetime:
-    """A UTC-aware datetime as the `timestamp` columns hold it (naive UTC)."""
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def read_stamp(value: datetime | None) -> datetime | None:
-    return None if value is None else value.replace(tzinfo=UTC)
-
-
-def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        for column, value in zip(columns, row, strict=True):
-            column.append(stamp(value) if isinstance(value, datetime) else value)
-    return columns
 
 
 async def _keep_session(_connection: asyncpg.Connection) -> None:
@@ -413,13 +328,13 @@ class PostgresQueue:
             routes = plan.routes(existing)
             matches = await _matching(connection, routes)
             rows = plan.rows(existing, matches)
-            events = _columns(rows.events, len(fanout.EVENT_COLUMNS))
+            events = columns(rows.events, len(fanout.EVENT_COLUMNS))
             if rows.deliveries and self.numbered:
-                deliveries = _columns(rows.deliveries, len(fanout.DELIVERY_COLUMNS))[:-1]
+                deliveries = columns(rows.deliveries, len(fanout.DELIVERY_COLUMNS))[:-1]
                 numbering = _numbering(rows.keys)
                 await connection.execute(INSERT_NUMBERED, *events, *deliveries, *numbering)
             elif rows.deliveries:
-                deliveries = _columns(rows.deliveries, len(fanout.DELIVERY_COLUMNS))
+                deliveries = columns(rows.deliveries, len(fanout.DELIVERY_COLUMNS))
                 await connection.execute(INSERT_EVENTS_AND_DELIVERIES, *events, *deliveries)
             elif rows.events:
                 await connection.execute(INSERT_EVENTS, *events)
@@ -461,34 +376,8 @@ class PostgresQueue:
     async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
         if not tries:
             return frozenset()
-        values = _record_values(tries, now)
-        unfinished = sorted({t.subscription_id for t in tries if not t.succeeded})
         async with self._durable_connection() as connection:
-            if not unfinished:
-                await connection.execute(RECORD, *values)
-                return frozenset()
-            async with connection.transaction():
-                stopped = await self._record_failures(connection, tries, values)
-                await connection.execute(HOLD, unfinished)
-        return stopped
-
-    async def _record_failures(
-        self, connection: asyncpg.Connection, tries: Sequence[Finished], values: tuple[Any, ...]
-    ) -> frozenset[str]:
-        """Record a batch with failures; a try that spent the last attempt Stops its record
-        only if its claim still held the delivery (a late try whose lease was lost does not).
-        The ids of the records this batch Stopped (Active until it)."""
-        stopping = {t.delivery_id: t for t in tries if t.stop_reason}
-        if not stopping:
-            await connection.execute(RECORD, *values)
-            return frozenset()
-        recorded = {row[0] for row in await connection.fetch(RECORD_RETURNING, *values)}
-        stops = [(t.subscription_id, t.stop_reason) for i, t in stopping.items() if i in recorded]
-        if not stops:
-            return frozenset()
-        ids_, reasons = zip(*stops, strict=True)
-        rows = await connection.fetch(STOP, list(ids_), list(reasons))
-        return frozenset(row[0] for row in rows)
+            return await postgres_finish.finish(connection, tries, now)
 
     # leases
 
@@ -526,7 +415,7 @@ class PostgresQueue:
             return 0
         wanted = sorted(state.value for state in states)
         async with self._durable_connection() as connection:
-            count = await _requeue(connection, delivery_ids, now, wanted)
+            count = await postgres_requeue.requeue(connection, delivery_ids, now, wanted)
         if count:
             self._wake_local()
         return count
@@ -534,28 +423,15 @@ class PostgresQueue:
     async def reactivate(self, record_ids: Sequence[str], *, now: datetime) -> int:
         if not record_ids:
             return 0
-        records = list(record_ids)
         async with self._durable_connection() as connection, connection.transaction():
-            await connection.execute(REACTIVATE, records, stamp(now))
-            held = [row[0] for row in await connection.fetch(HELD_IN_PUBLISH_ORDER, records)]
-            count = await _requeue(connection, held, now, HELD_ONLY)
+            count = await postgres_requeue.reactivate(connection, record_ids, now)
         if count:
             self._wake_local()
         return count
 
     async def drop_held(self, cap: int, older_than: datetime) -> dict[str, int]:
-        dropped: dict[str, int] = {}
         async with self._durable_connection() as connection, connection.transaction():
-            for record_id, held in await connection.fetch(HELD_PER_RECORD):
-                over = max(0, held - cap)
-                rows = await connection.fetch(DOOMED, record_id, over, stamp(older_than))
-                doomed = sorted(row[0] for row in rows)
-                if doomed:
-                    await connection.execute(DROP_ATTEMPTS, doomed)
-                    await connection.execute(DROP, doomed)
-                    await connection.execute(COUNT_DROPPED, len(doomed), record_id)
-                    dropped[record_id] = len(doomed)
-        return dropped
+            return await postgres_requeue.drop_held(connection, cap, older_than)
 
     # wake-ups
 
@@ -619,40 +495,5 @@ def _numbering(keys: Sequence[sequences.Key]) -> list[list[Any]]:
     ]
 
 
-async def _requeue(
-    connection: asyncpg.Connection, delivery_ids: Sequence[str], now: datetime, states: list[str]
-) -> int:
-    if not delivery_ids:
-        return 0
-    dues = [stamp(now + REPLAY_STEP * index) for index in range(len(delivery_ids))]
-    row = await connection.fetchrow(REQUEUE, list(delivery_ids), dues, stamp(now), states)
-    return int(row[0]) if row is not None else 0
-
-
 def _lease_columns(leases: Leases) -> tuple[list[str], list[str]]:
     return list(leases), list(leases.values())
-
-
-def _record_values(tries: Sequence[Finished], now: datetime) -> tuple[Any, ...]:
-    """RECORD's parameters: the attempt rows' columns ($1-$9, numbered across rounds), then the
-    deliveries' new state, retry delay, lease token and tries this round ($10-$13)."""
-    columns: tuple[list[Any], ...] = tuple([] for _ in range(13))
-    for t in tries:
-        row = (
-            ids.prefixed(ids.ATTEMPT),
-            t.delivery_id,
-            t.number,
-            stamp(t.started_at),
-            t.duration_ms,
-            t.outcome.value,
-            t.status_code,
-            t.short_error,
-            t.response_body,
-            t.state.value,
-            t.retry_delay(now),
-            t.lease,
-            t.attempt,
-        )
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    return columns

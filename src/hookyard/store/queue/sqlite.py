@@ -1,13 +1,14 @@
 """The delivery queue on SQLite: every hot statement, run whole on the hot-path connection.
 
 SQLite has one writer. Each operation here is one function run as one `BEGIN IMMEDIATE`
-transaction on a plain `sqlite3` connection (`Database.run_write`): in a thread of its own, one
-hand-off per transaction instead of one per statement, and no SQLAlchemy on the hot path. Claims
-and ingests of a few events run on the event loop instead (`inline`): for them the hand-off to
-the thread and back cost more CPU than the transaction. The
-same asyncio lock guards the SQLAlchemy writer of the rarer repositories, so they never race.
-Datetimes are stored as the SQLAlchemy `UTCDateTime` columns store them (naive UTC text with
-microseconds), so both sides read each other's rows.
+transaction on a plain `sqlite3` connection (`sqlite_writer.SqliteWriter`): in a thread of its
+own, one hand-off per transaction instead of one per statement, and no SQLAlchemy on the hot path.
+Claims and ingests of a few events run on the event loop instead (`inline`): for them the hand-off
+to the thread and back cost more CPU than the transaction. The same asyncio lock guards the
+SQLAlchemy writer of the rarer repositories, so they never race. Values go as
+`sqlite_values` writes them, the rows the SQLAlchemy repositories read. Finishing tries is
+`sqlite_finish`, requeueing and the held cap `sqlite_requeue`; this module has ingest, claim and
+leases, and the `QueueBackend` that runs them all.
 
 A claim walks the callback hosts with pending deliveries from where the previous claim stopped
 (one index probe per host on `ix_deliveries_host_due`), takes up to each host's room by due
@@ -21,23 +22,20 @@ process owns the file), but the code reads the same as the PostgreSQL module's.
 from __future__ import annotations
 
 import asyncio
-import functools
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import orjson
 from sqlalchemy.exc import IntegrityError
 
-from hookyard import ids, models
+from hookyard import models
 from hookyard.store import sequences
 from hookyard.store.database import Database
-from hookyard.store.queue import fanout
+from hookyard.store.queue import fanout, sqlite_finish, sqlite_requeue
 from hookyard.store.queue.group import GroupCommit
 from hookyard.store.queue.protocol import (
     MAX_HOSTS,
-    REPLAY_STEP,
     Callback,
     Claimed,
     ClaimRequest,
@@ -46,6 +44,8 @@ from hookyard.store.queue.protocol import (
     Leases,
     NewEvent,
 )
+from hookyard.store.queue.sqlite_values import database_now, id_list, read_stamp, stamp, stamped
+from hookyard.store.queue.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
 ACTIVE = models.SubscriptionStatus.ACTIVE.value
@@ -60,7 +60,7 @@ MATCHING = (
     " AND partition_value = ? AND (filter_value = '' OR filter_value = ?)"
 )
 INLINE_EVENTS = 4
-"""Ingests of at most this many events run on the event loop (`Database.run_write`); bigger
+"""Ingests of at most this many events run on the event loop (`SqliteWriter.run`); bigger
 ones, grouped publishes under load and batches, in the writer thread."""
 SEQUENCE_CHUNK = 500
 """Counter upserts per statement (3 parameters each, well under SQLite's parameter limit)."""
@@ -82,8 +82,6 @@ INSERT_DELIVERY = (
     f"INSERT INTO deliveries ({', '.join(fanout.DELIVERY_COLUMNS)})"  # noqa: S608 (column names)
     f" VALUES ({', '.join('?' * len(fanout.DELIVERY_COLUMNS))})"
 )
-
-DATABASE_NOW = "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"
 
 # claim
 
@@ -137,32 +135,6 @@ def claimed(row: sqlite3.Row | tuple[Any, ...], lease: str) -> Claimed:
         return Claimed.unreadable(delivery_id, subscription_id, host, attempts, exc, lease)
 
 
-# finish
-
-INSERT_ATTEMPT = (
-    "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome,"
-    " status_code, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-SUCCEED = (
-    "UPDATE deliveries SET state = 'succeeded', attempts = attempts + 1, next_attempt_at = ?,"
-    " locked_until = NULL, lease_owner = NULL, updated_at = ?, last_status = ?, last_error = NULL"
-    " WHERE state = 'in_flight' AND lease_owner = ? AND id IN (SELECT value FROM json_each(?))"
-)
-RECORD = (
-    "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, locked_until = NULL,"
-    " lease_owner = NULL, updated_at = ?, last_status = ?, last_error = ?"
-    " WHERE id = ? AND state = 'in_flight' AND lease_owner = ?"
-)
-STOP = (
-    "UPDATE subscriptions SET status = 'Stopped', status_changed_at = ?, stop_reason = ?"
-    " WHERE id = ? AND status = 'Active' RETURNING id"
-)
-HOLD = (
-    "UPDATE deliveries SET state = 'held', updated_at = ? WHERE state = 'pending'"
-    " AND subscription_id IN (SELECT id FROM subscriptions WHERE status != 'Active'"
-    " AND id IN (SELECT value FROM json_each(?)))"
-)
-
 # leases
 
 EXTEND = (
@@ -179,72 +151,10 @@ RELEASE_EXPIRED = (
     " next_attempt_at = ?, updated_at = ? WHERE state = 'in_flight' AND locked_until < ?"
 )
 
-# requeue: redeliver, recover, and releasing the held deliveries of reactivated records
-
-REQUEUE = (
-    "UPDATE deliveries SET state = 'pending', earlier_attempts = earlier_attempts + attempts,"
-    " attempts = 0, next_attempt_at = ?, locked_until = NULL, lease_owner = NULL,"
-    " updated_at = ? WHERE id = ? AND state IN (SELECT value FROM json_each(?))"
-)
-REACTIVATE = (
-    "UPDATE subscriptions SET status = 'Active', status_changed_at = ?, stop_reason = NULL"
-    " WHERE status = 'Stopped' AND id IN (SELECT value FROM json_each(?))"
-)
-HELD_IN_PUBLISH_ORDER = (
-    "SELECT id FROM deliveries WHERE state = 'held'"
-    " AND subscription_id IN (SELECT value FROM json_each(?))"
-    " ORDER BY coalesce(sequence, 0), created_at, id"
-)
-HELD_ONLY = '["held"]'
-
-# the held cap: what Stopped records hold is bounded in number and age
-
-HELD_PER_RECORD = (
-    "SELECT d.subscription_id, count(*) FROM deliveries d"
-    " JOIN subscriptions s ON s.id = d.subscription_id"
-    " WHERE s.status = 'Stopped' AND d.state = 'held' GROUP BY d.subscription_id"
-)
-OLDEST_HELD = (
-    "SELECT id FROM deliveries WHERE subscription_id = ? AND state = 'held'"
-    " ORDER BY coalesce(sequence, 0), created_at, id LIMIT ?"
-)
-STALE_HELD = (
-    "SELECT id FROM deliveries WHERE subscription_id = ? AND state = 'held' AND created_at < ?"
-)
-DROP_ATTEMPTS = "DELETE FROM attempts WHERE delivery_id IN (SELECT value FROM json_each(?))"
-DROP = "DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))"
-COUNT_DROPPED = "UPDATE subscriptions SET held_dropped = held_dropped + ? WHERE id = ?"
-
 FIRST_DUE_OF_HOST = (
     "SELECT next_attempt_at FROM deliveries WHERE state = 'pending' AND host = ?"
     " ORDER BY next_attempt_at LIMIT 1"
 )
-
-
-@functools.lru_cache(maxsize=256)
-def stamp(value: datetime) -> str:
-    """A UTC-aware datetime as `UTCDateTime` stores it on SQLite. (Cached: an ingest's rows
-    share one time, four times in each delivery row.)"""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def read_stamp(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def id_list(values: Sequence[str]) -> str:
-    return orjson.dumps(list(values)).decode()
-
-
-def _stamped(row: tuple[object, ...]) -> tuple[object, ...]:
-    return tuple(stamp(v) if isinstance(v, datetime) else v for v in row)
-
-
-def database_now(connection: sqlite3.Connection) -> datetime:
-    """SQLite's clock, read once for the transaction."""
-    return datetime.fromisoformat(connection.execute(DATABASE_NOW).fetchone()[0]).replace(
-        tzinfo=UTC
-    )
 
 
 def by_lease(leases: Mapping[str, str]) -> dict[str, list[str]]:
@@ -263,14 +173,15 @@ class SqliteQueue:
     """Whether ingest numbers deliveries per (client, url); off only to measure its cost."""
 
     def __init__(self, db: Database, wake_local: Callback) -> None:
-        self._db = db
+        self.writer = SqliteWriter(db)
+        """The hot-path connection every operation here runs on."""
         self._wake_local = wake_local
         self._after = ""
         # One writer: publishes that arrive while it writes share its next transaction.
         self.grouped = GroupCommit(self._ingest_now, flushes=1)
 
     async def _run(self, work: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
-        return await self._db.run_write(work, inline=inline)
+        return await self.writer.run(work, inline=inline)
 
     # ingest
 
@@ -304,9 +215,9 @@ class SqliteQueue:
         if self.numbered and rows.keys:
             rows.number(_count_sequences(connection, rows.keys))
         if rows.events:
-            connection.executemany(INSERT_EVENT, map(_stamped, rows.events))
+            connection.executemany(INSERT_EVENT, map(stamped, rows.events))
         if rows.deliveries:
-            connection.executemany(INSERT_DELIVERY, map(_stamped, rows.deliveries))
+            connection.executemany(INSERT_DELIVERY, map(stamped, rows.deliveries))
         return rows.results
 
     # claim
@@ -351,7 +262,7 @@ class SqliteQueue:
     async def finish(self, tries: Sequence[Finished], *, now: datetime) -> frozenset[str]:
         if not tries:
             return frozenset()
-        return await self._run(lambda connection: _finish(connection, tries, now))
+        return await self._run(lambda connection: sqlite_finish.finish(connection, tries, now))
 
     # leases
 
@@ -383,7 +294,7 @@ class SqliteQueue:
         if not delivery_ids:
             return 0
         wanted = id_list(sorted(state.value for state in states))
-        count = await self._run(lambda c: _requeue(c, delivery_ids, now, wanted))
+        count = await self._run(lambda c: sqlite_requeue.requeue(c, delivery_ids, now, wanted))
         if count:
             self._wake_local()
         return count
@@ -391,13 +302,17 @@ class SqliteQueue:
     async def reactivate(self, record_ids: Sequence[str], *, now: datetime) -> int:
         if not record_ids:
             return 0
-        count = await self._run(lambda connection: _reactivate(connection, record_ids, now))
+        count = await self._run(
+            lambda connection: sqlite_requeue.reactivate(connection, record_ids, now)
+        )
         if count:
             self._wake_local()
         return count
 
     async def drop_held(self, cap: int, older_than: datetime) -> dict[str, int]:
-        return await self._run(lambda connection: _drop_held(connection, cap, older_than))
+        return await self._run(
+            lambda connection: sqlite_requeue.drop_held(connection, cap, older_than)
+        )
 
     # wake-ups: one process, one database file; `Wakeup` carries them in process
 
@@ -406,7 +321,7 @@ class SqliteQueue:
         await _forever()
 
     async def close(self) -> None:
-        return None
+        await self.writer.close()
 
 
 def _count_sequences(
@@ -476,122 +391,6 @@ def _release(connection: sqlite3.Connection, leases: Leases) -> None:
 def _release_expired(connection: sqlite3.Connection) -> int:
     now = stamp(database_now(connection))
     return max(0, int(connection.execute(RELEASE_EXPIRED, (now, now, now)).rowcount))
-
-
-def _requeue(
-    connection: sqlite3.Connection, delivery_ids: Sequence[str], now: datetime, states: str
-) -> int:
-    updated = stamp(now)
-    rows = [
-        (stamp(now + REPLAY_STEP * index), updated, delivery_id, states)
-        for index, delivery_id in enumerate(delivery_ids)
-    ]
-    return max(0, int(connection.executemany(REQUEUE, rows).rowcount))
-
-
-def _reactivate(connection: sqlite3.Connection, record_ids: Sequence[str], now: datetime) -> int:
-    records = id_list(record_ids)
-    connection.execute(REACTIVATE, (stamp(now), records))
-    held = [row[0] for row in connection.execute(HELD_IN_PUBLISH_ORDER, (records,))]
-    return _requeue(connection, held, now, HELD_ONLY)
-
-
-def _drop_held(connection: sqlite3.Connection, cap: int, older_than: datetime) -> dict[str, int]:
-    dropped: dict[str, int] = {}
-    for record_id, held in connection.execute(HELD_PER_RECORD).fetchall():
-        doomed = _doomed(connection, record_id, held - cap, stamp(older_than))
-        if doomed:
-            chosen = id_list(doomed)
-            connection.execute(DROP_ATTEMPTS, (chosen,))
-            connection.execute(DROP, (chosen,))
-            connection.execute(COUNT_DROPPED, (len(doomed), record_id))
-            dropped[record_id] = len(doomed)
-    return dropped
-
-
-def _doomed(connection: sqlite3.Connection, record_id: str, over: int, older: str) -> list[str]:
-    """The held deliveries of a record to drop: the `over` oldest, and any made too long ago."""
-    chosen: set[str] = set()
-    if over > 0:
-        chosen.update(row[0] for row in connection.execute(OLDEST_HELD, (record_id, over)))
-    chosen.update(row[0] for row in connection.execute(STALE_HELD, (record_id, older)))
-    return sorted(chosen)
-
-
-def _finish(
-    connection: sqlite3.Connection, tries: Sequence[Finished], worker_now: datetime
-) -> frozenset[str]:
-    database_time = database_now(connection)
-    now = stamp(database_time)
-    connection.executemany(INSERT_ATTEMPT, [_attempt_row(t) for t in tries])
-    _succeed(connection, [t for t in tries if t.succeeded], now)
-    failed = [t for t in tries if not t.succeeded]
-
-    def record(attempt: Finished) -> tuple[Any, ...]:
-        due = database_time + timedelta(seconds=attempt.retry_delay(worker_now))
-        return _record_row(attempt, now, due)
-
-    connection.executemany(RECORD, [record(t) for t in failed if not t.stop_reason])
-    # A last try Stops its record only if its claim still held the delivery.
-    stopping = [t for t in failed if t.stop_reason and _recorded(connection, record(t))]
-    stopped = _stop(connection, stopping, now)
-    unfinished = sorted({t.subscription_id for t in failed})
-    if unfinished:
-        connection.execute(HOLD, (now, id_list(unfinished)))
-    return stopped
-
-
-def _stop(connection: sqlite3.Connection, tries: Sequence[Finished], now: str) -> frozenset[str]:
-    """Stop the records of the tries that say so (rare: one statement each); the ids of those
-    that were Active until now."""
-    stopped: set[str] = set()
-    for attempt in tries:
-        if attempt.stop_reason:
-            values = (now, attempt.stop_reason, attempt.subscription_id)
-            stopped.update(row[0] for row in connection.execute(STOP, values).fetchall())
-    return frozenset(stopped)
-
-
-def _succeed(connection: sqlite3.Connection, succeeded: Sequence[Finished], now: str) -> None:
-    """Successes (the common case) in one statement per status code and claim, not per row."""
-    grouped: dict[tuple[int | None, str], list[str]] = {}
-    for attempt in succeeded:
-        grouped.setdefault((attempt.status_code, attempt.lease), []).append(attempt.delivery_id)
-    for (status, lease), delivery_ids in grouped.items():
-        connection.execute(SUCCEED, (now, now, status, lease, id_list(delivery_ids)))
-
-
-def _recorded(connection: sqlite3.Connection, row: tuple[Any, ...]) -> bool:
-    """Record one try's state; whether its claim still held the delivery (the last try Stops
-    its record only then: a late try whose lease was lost changes nothing)."""
-    return connection.execute(RECORD, row).rowcount > 0
-
-
-def _attempt_row(attempt: Finished) -> tuple[Any, ...]:
-    return (
-        ids.prefixed(ids.ATTEMPT),
-        attempt.delivery_id,
-        attempt.number,
-        stamp(attempt.started_at),
-        attempt.duration_ms,
-        attempt.outcome.value,
-        attempt.status_code,
-        attempt.short_error,
-        attempt.response_body,
-    )
-
-
-def _record_row(attempt: Finished, now: str, due: datetime) -> tuple[Any, ...]:
-    return (
-        attempt.state.value,
-        attempt.attempt,
-        stamp(due),
-        now,
-        attempt.status_code,
-        attempt.short_error,
-        attempt.delivery_id,
-        attempt.lease,
-    )
 
 
 async def _forever() -> None:
