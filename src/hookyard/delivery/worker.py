@@ -43,7 +43,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Histogram
 
-from hookyard import clock, models, retry
+from hookyard import clock, errors, models, retry
 from hookyard.delivery import beating, recording, supervision, tries
 from hookyard.delivery import sender as sending
 from hookyard.delivery.in_hand import InHand
@@ -96,7 +96,7 @@ class Worker:
             backoff=backoff,
         )
         self._wake = asyncio.Event()
-        self._retry_wake: asyncio.TimerHandle | None = None
+        self._retry_wake: tuple[asyncio.TimerHandle, float] | None = None
         self._hand = InHand(config.per_host_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self.listening = asyncio.Event()
@@ -159,7 +159,7 @@ class Worker:
             await self._beating.forget()
             unsubscribe()
             if self._retry_wake is not None:
-                self._retry_wake.cancel()
+                self._retry_wake[0].cancel()
 
     def _supervised(
         self, name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event | None = None
@@ -323,18 +323,20 @@ class Worker:
         loop = asyncio.get_running_loop()
         now = loop.time()
         when = now + max(0.0, delay)
-        pending = self._retry_wake
-        if pending is not None and not pending.cancelled() and now < pending.when() <= when:
-            return  # an earlier wake-up is still to come
-        if pending is not None:
+        if self._retry_wake is not None:
+            pending, at = self._retry_wake  # (uvloop's handles do not say when they fire)
+            if now < at <= when:
+                return  # an earlier wake-up is still to come
             pending.cancel()
-        self._retry_wake = loop.call_at(when, self._wake.set)
+        self._retry_wake = (loop.call_at(when, self._wake.set), when)
 
     async def _report(
         self, hook: ExhaustedHook, exhausted: list[Finished], stopped: frozenset[str]
     ) -> None:
         try:
             await hook(exhausted, stopped)
+        except errors.HookyardError as exc:  # said in one line: what failed, what to do
+            log.error("reporting %d exhausted deliveries failed: %s", len(exhausted), exc)
         except Exception:
             log.exception("reporting %d exhausted deliveries failed", len(exhausted))
 

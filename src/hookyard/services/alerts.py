@@ -244,7 +244,9 @@ class OperationalEvents:
         self, known: dict[str, models.Subscription | None], record_id: str
     ) -> models.Subscription | None:
         if record_id not in known:
-            known[record_id] = await self._store.subscriptions.get(record_id)
+            # Described, not read whole: an announcement never needs the record's secret, and
+            # the record announced may be the one whose secret does not open.
+            known[record_id] = await self._store.subscriptions.described(record_id)
         return known[record_id]
 
     async def reactivated(self, records: Sequence[models.Subscription]) -> None:

@@ -86,7 +86,9 @@ class Owner:
         )
 
 
-def _subscription(row: RowMapping, sealer: Sealer) -> models.Subscription:
+def _subscription(row: RowMapping, sealer: Sealer, *, secrets: bool = True) -> models.Subscription:
+    """The record of `row`; with `secrets` False its secret keys are left sealed (empty), for
+    readers that never sign anything and must work even when a secret does not open."""
     return models.Subscription(
         id=row["id"],
         product=row["product"],
@@ -96,12 +98,14 @@ def _subscription(row: RowMapping, sealer: Sealer) -> models.Subscription:
         filter_value=row["filter_value"] or None,
         event_type=row["event_type"],
         callback_url=row["callback_url"],
-        secret_key=sealer.unseal(row["secret_key"], row["id"]),
+        secret_key=sealer.unseal(row["secret_key"], row["id"]) if secrets else "",
         status=models.SubscriptionStatus(row["status"]),
         date_created=row["date_created"],
         status_changed_at=row["status_changed_at"],
         stop_reason=row["stop_reason"],
-        previous_secret_key=sealer.unseal_optional(row["previous_secret_key"], row["id"]),
+        previous_secret_key=(
+            sealer.unseal_optional(row["previous_secret_key"], row["id"]) if secrets else None
+        ),
         previous_secret_until=row["previous_secret_until"],
         auto_reactivate=bool(row["auto_reactivate"]),
         last_probe_at=row["last_probe_at"],
@@ -185,6 +189,14 @@ class SubscriptionRepository:
     async def get(self, subscription_id: str) -> models.Subscription | None:
         found = await self._all(select(table).where(table.c.id == subscription_id))
         return found[0] if found else None
+
+    async def described(self, subscription_id: str) -> models.Subscription | None:
+        """`get` without its secret keys (empty): what announcing a record needs (its url,
+        owner and state), which works even when its sealed secret does not open."""
+        async with self._db.read() as connection:
+            found = await connection.execute(select(table).where(table.c.id == subscription_id))
+            row = found.mappings().first()
+        return _subscription(row, self._sealer, secrets=False) if row else None
 
     async def listed(self, owner: Owner) -> list[models.Subscription]:
         """The owner's Active and Stopped records, oldest first (what GET lists)."""
