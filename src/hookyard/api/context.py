@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from hookyard import errors
 from hookyard.catalog import Catalog
 from hookyard.config import Settings
 from hookyard.services.alerts import Alerts, OperationalEvents
@@ -57,6 +58,13 @@ class AppContext:
     """One per process, so that its cache of the companies and business units events name
     lives across requests."""
     intake: Intake = field(default_factory=Intake)
+
+
+def open_publishing(ctx: AppContext) -> EventService:
+    """The publishing service while this process accepts events; Unavailable (503) otherwise."""
+    if ctx.intake.closed_because is not None:
+        raise errors.Unavailable(ctx.intake.closed_because)
+    return ctx.publishing
 
 
 def context(request: Request) -> AppContext:

@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from hookyard import errors
 from hookyard.api import limits, problems
 from hookyard.api.auth import scoped
-from hookyard.api.context import AppContext
+from hookyard.api.context import AppContext, open_publishing
 from hookyard.services import access, identity
 from hookyard.services.events import Published
 
@@ -100,14 +100,13 @@ class LeanPublish:
     ) -> list[Published]:
         context = self._context
         caller = scoped(await context.identity.authenticate(token), identity.EVENTS_PUBLISH)
-        if context.intake.closed_because is not None:
-            raise errors.Unavailable(context.intake.closed_because)
+        publishing = open_publishing(context)
         publisher, for_company = caller.client_id, access.publishes_for(caller)
         if batch:
-            return await context.publishing.publish_many(
+            return await publishing.publish_many(
                 product, data, publisher_id=publisher, idempotency_key=key, for_company=for_company
             )
-        published = await context.publishing.publish(
+        published = await publishing.publish(
             product, data, publisher_id=publisher, idempotency_key=key, for_company=for_company
         )
         return [published]

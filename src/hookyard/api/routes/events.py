@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 
-from hookyard import errors, models
+from hookyard import models
 from hookyard.api.auth import require_scope
-from hookyard.api.context import context
+from hookyard.api.context import context, open_publishing
 from hookyard.services import access, identity
 from hookyard.services.events import EventService, Published
 
@@ -32,10 +32,7 @@ IdempotencyKey = Annotated[
 
 
 def _service(request: Request) -> EventService:
-    ctx = context(request)
-    if ctx.intake.closed_because is not None:
-        raise errors.Unavailable(ctx.intake.closed_because)
-    return ctx.publishing
+    return open_publishing(context(request))
 
 
 def _mark_replay(response: Response, published: list[Published]) -> None:
